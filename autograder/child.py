@@ -1,0 +1,182 @@
+"""The grader's side of the student process: start it, call probes in it, end it.
+
+The student process speaks JSON on a pipe; this side never unpickles what it
+sends, bounds what it prints, and kills the whole process tree at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.probes import wire
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+BOOT = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from autograder.probes.runner import main; main()"
+)
+
+
+class ChannelBroken(Exception):
+    """The student process stopped answering, or answered nonsense."""
+
+
+@dataclass
+class Limits:
+    """What one submission may use. Every field is named in the feedback when hit."""
+
+    memory: int = 2 * 1024**3
+    load_timeout: float = 10.0
+    output: int = 64 * 1024
+    grace: float = 5.0
+
+
+@dataclass
+class _Output:
+    """The first ``limit`` bytes the student process printed; the rest is drained and counted."""
+
+    limit: int
+    kept: bytearray = field(default_factory=bytearray)
+    dropped: int = 0
+
+    def drain(self, stream) -> None:
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            room = self.limit - len(self.kept)
+            self.kept += chunk[:room]
+            self.dropped += max(0, len(chunk) - room)
+
+
+class StudentProcess:
+    """One submission's supervisor process; each ``call`` runs in a fresh fork of it."""
+
+    def __init__(self, module_path: Path, module_name: str, limits: Limits | None = None,
+                 launcher=None) -> None:
+        self.module_path = Path(module_path)
+        self.module_name = module_name
+        self.limits = limits or Limits()
+        self.launcher = launcher
+        self._proc: subprocess.Popen | None = None
+        self._output = _Output(self.limits.output)
+
+    @property
+    def output(self) -> str:
+        text = self._output.kept.decode(errors="replace")
+        if self._output.dropped:
+            text += f"\n[… {self._output.dropped} more bytes of output dropped]"
+        return text
+
+    def _start(self) -> None:
+        request_r, request_w = os.pipe()
+        answer_r, answer_w = os.pipe()
+        argv = [sys.executable, "-I", "-c", BOOT, str(PACKAGE_ROOT), str(request_r), str(answer_w)]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+               "HOME": str(self.module_path.parent), "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONHASHSEED": "0"}
+        kwargs = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                      stderr=subprocess.STDOUT, pass_fds=(request_r, answer_w), env=env,
+                      cwd=str(self.module_path.parent), start_new_session=True)
+        if self.launcher is not None:
+            argv, kwargs = self.launcher(argv, kwargs, self)
+        try:
+            self._proc = subprocess.Popen(argv, **kwargs)
+        finally:
+            os.close(request_r)
+            os.close(answer_w)
+        self._request_fd, self._answer_fd = request_w, answer_r
+        threading.Thread(target=self._output.drain, args=(self._proc.stdout,), daemon=True).start()
+        config = {"path": str(self.module_path), "module": self.module_name,
+                  "memory": self.limits.memory, "load_timeout": self.limits.load_timeout}
+        wire.write_frame(self._request_fd, _pickle(config))
+
+    def call(self, probe, args: tuple = (), kwargs: dict | None = None,
+             timeout: float = 5.0) -> dict:
+        """Run ``probe(module, *args, **kwargs)`` in a fresh worker; return its raw answer.
+
+        The answer is a dict with a ``status`` of ok, raised, timeout,
+        load-timeout, died or unloadable. Raises ChannelBroken if the supervisor
+        itself misbehaved; the next call then starts a new one.
+        """
+        if self._proc is None or self._proc.poll() is not None:
+            self.close()
+            self._start()
+        request = {"probe": (probe.__module__, probe.__name__), "args": tuple(args),
+                   "kwargs": dict(kwargs or {}), "timeout": timeout}
+        try:
+            wire.write_frame(self._request_fd, _pickle(request))
+            deadline = self.limits.load_timeout + timeout + self.limits.grace
+            ready, _, _ = select.select([self._answer_fd], [], [], deadline)
+            if not ready:
+                raise ChannelBroken(f"no answer within {deadline:g} s")
+            frame = wire.read_frame(self._answer_fd)
+            if frame is None:
+                raise ChannelBroken("the student process ended")
+            answer = json.loads(frame)
+            if not isinstance(answer, dict) or not isinstance(answer.get("status"), str):
+                raise ChannelBroken("the answer was not a status report")
+            return answer
+        except (OSError, ValueError, wire.FrameTooLarge) as exc:
+            self.close()
+            raise ChannelBroken(str(exc)) from exc
+        except ChannelBroken:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """End the supervisor and everything in its session."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for fd in (self._request_fd, self._answer_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _kill_session(proc.pid)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def __enter__(self) -> StudentProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _pickle(obj) -> bytes:
+    import pickle
+
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _kill_session(sid: int) -> None:
+    """SIGKILL every process whose session is ``sid``, the workers' own groups included."""
+    for _ in range(3):
+        victims = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.getsid(int(entry)) == sid:
+                    victims.append(int(entry))
+            except OSError:
+                continue
+        if not victims:
+            return
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)

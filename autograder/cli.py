@@ -1,0 +1,115 @@
+"""``advpy``: a thin command line over ``autograder.api``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from autograder import api, render
+from autograder.child import Limits
+from autograder.engine import Settings
+from autograder.model import SubmissionResult
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    limits = Limits(memory=int(args.memory * 1024**3), output=args.output_limit)
+    return Settings(limits=limits, sandbox=args.sandbox)
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--memory", type=float, default=2.0, metavar="GIB",
+                        help="memory a submission may use (default 2 GiB)")
+    parser.add_argument("--output-limit", type=int, default=64 * 1024, metavar="BYTES",
+                        help="output kept from a submission; the rest is dropped")
+    parser.add_argument("--sandbox", default="auto",
+                        choices=["auto", "bubblewrap", "process", "none"],
+                        help="isolation for student code (default: the strongest available)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="advpy", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade submissions (a file, a folder, a zip)")
+    grade.add_argument("paths", nargs="*", type=Path)
+    grade.add_argument("-a", "--assignment", help="generators, threads or processes")
+    grade.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    grade.add_argument("-o", "--output", type=Path, help="write the results here")
+    grade.add_argument("--gradescope", type=Path, metavar="FILE",
+                       help="also write Gradescope's results.json (one submission)")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    grade.add_argument("--demo", action="store_true", help="grade the bundled sample class")
+    grade.add_argument("--details", action="store_true",
+                       help="table format: every test of every submission")
+    _add_limits(grade)
+
+    check = commands.add_parser("check", help="run the public checks on your work")
+    check.add_argument("file", type=Path)
+    check.add_argument("-a", "--assignment")
+    _add_limits(check)
+    return parser
+
+
+def _progress(console: Console):
+    def show(result: SubmissionResult) -> None:
+        console.print(f"graded {result.student or result.submission}: "
+                      f"{result.score:g}/{result.max_score:g}", style="dim")
+    return show
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    err = Console(stderr=True)
+    paths = list(args.paths)
+    if args.demo:
+        paths += api.demo_paths()
+    if not paths:
+        err.print("advpy grade: give a submission (file, folder or zip) or --demo")
+        return 2
+    results = api.grade(paths, assignment=args.assignment, jobs=args.jobs,
+                        settings=_settings(args), progress=_progress(err))
+    single = len(args.paths) == 1 and len(results) == 1 and not args.demo
+    if args.format == "json":
+        text = render.to_json(results, single)
+    elif args.format == "csv":
+        text = render.to_csv(results)
+    else:
+        text = None
+    if args.gradescope:
+        args.gradescope.write_text(json.dumps(render.to_gradescope(results[0]), indent=2))
+    if text is not None:
+        if args.output:
+            args.output.write_text(text + "\n")
+        else:
+            sys.stdout.write(text + "\n")
+    else:
+        out = Console(file=args.output.open("w")) if args.output else Console()
+        render.class_table(results, out)
+        if args.details or single:
+            for result in results:
+                render.submission_table(result, out, show_hidden=True)
+    for result in results:
+        if result.has_grader_errors:
+            err.print(f"GRADER ERROR while grading {result.submission}: "
+                      + "; ".join(e for e in result.errors if e.startswith("grader error")),
+                      style="bold magenta")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    result = api.check(args.file, assignment=args.assignment, settings=_settings(args))
+    console = Console()
+    render.submission_table(result, console, show_hidden=False)
+    passed = sum(t.status == "passed" for q in result.questions for t in q.tests)
+    count = sum(len(q.tests) for q in result.questions)
+    console.print(f"{passed} of {count} public checks passed. The grader also runs hidden "
+                  "tests: passing these does not mean full marks.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return {"grade": cmd_grade, "check": cmd_check}[args.command](args)

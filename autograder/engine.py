@@ -1,0 +1,237 @@
+"""The judge: run an assignment's tests (pytest, in this trusted process)
+against one submission (in its own student process) and build the results.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autograder import assignments
+from autograder.child import Limits, StudentProcess
+from autograder.model import QuestionResult, SubmissionResult, TestResult, bound, total
+from autograder.probes import common
+from autograder.submissions import Submission, SubmissionError, prepare
+from autograder.testing import Student, StudentFailure, split_points
+
+
+@dataclass
+class Settings:
+    """How a grading run behaves; the CLI's options map onto these fields."""
+
+    limits: Limits = field(default_factory=Limits)
+    public_only: bool = False
+    sandbox: str = "auto"
+
+
+@dataclass
+class _Outcome:
+    status: str
+    feedback: str
+
+
+def _title(item: pytest.Item) -> str:
+    doc = getattr(item.function, "__doc__", None) or item.name
+    return doc.strip().splitlines()[0]
+
+
+def _spec(item: pytest.Item) -> dict | None:
+    marker = item.get_closest_marker("check")
+    return dict(marker.kwargs) if marker else None
+
+
+class GradingPlugin:
+    """A pytest plugin, one per submission: gives tests the ``student``
+    fixture, runs prerequisites, and records each test's outcome."""
+
+    def __init__(self, sub: Submission, assignment: assignments.Assignment,
+                 process: StudentProcess | None, settings: Settings) -> None:
+        self.sub = sub
+        self.assignment = assignment
+        self.process = process
+        self.settings = settings
+        self.items: list[pytest.Item] = []
+        self.outcomes: dict[str, _Outcome] = {}
+        self.load_report: dict | None = None
+        self.load_problem: str | None = None
+
+    # -- collection -------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "check: a graded test (see autograder.testing.check)")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        kept = [item for item in items if _spec(item)]
+        if self.settings.public_only:
+            kept = [item for item in kept if not _spec(item)["hidden"]]
+        items[:] = kept
+        self.items = list(kept)
+
+    # -- the fixture ------------------------------------------------------
+    @pytest.fixture
+    def student(self, request: pytest.FixtureRequest) -> Student:
+        spec = _spec(request.node)
+        question = self.assignment.question(spec["question"])
+        problem = self._load_problem()
+        if problem:
+            raise StudentFailure(problem)
+        defined = (self.load_report or {}).get("defined", {})
+        if question.name not in defined:
+            raise StudentFailure(f"{self.sub.display} defines no "
+                                 f"{'function' if question.name[0].islower() else 'name'} "
+                                 f"`{question.name}`; write it with exactly that name.")
+        return Student(self.process, self.sub.display, spec["timeout"],
+                       self.settings.limits.memory)
+
+    def _load_problem(self) -> str | None:
+        """Load the submission once (in a worker) to learn what it defines."""
+        if self.load_report is None and self.load_problem is None:
+            answer = Student(self.process, self.sub.display, 5.0,
+                             self.settings.limits.memory).outcome(
+                common.load_report, what=f"importing {self.sub.display}")
+            if answer["status"] != "ok":
+                self.load_problem = Student(self.process, self.sub.display, 5.0,
+                                            self.settings.limits.memory).explain(
+                    answer, f"importing {self.sub.display}")
+            else:
+                self.load_report = answer["result"]
+                if self.load_report.get("status") != "loaded":
+                    error = self.load_report.get("error", {})
+                    where = error.get("where")
+                    self.load_problem = (
+                        f"{self.sub.display}{', ' + where if where else ''}: "
+                        f"{error.get('type')}: {error.get('message')}. Fix this first: "
+                        "nothing in the file can be graded until it loads.")
+        return self.load_problem
+
+    # -- running ----------------------------------------------------------
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        spec = _spec(item)
+        by_name = {i.name: i for i in self.items}
+        for needed in spec["after"]:
+            outcome = self.outcomes.get(by_name[needed].nodeid) if needed in by_name else None
+            if outcome is None or outcome.status != "passed":
+                raise StudentFailure(
+                    f"Not run: this test needs “{_title(by_name[needed])}” to pass first."
+                    if needed in by_name else f"Not run: prerequisite {needed} is missing.")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> None:
+        if item.nodeid in self.outcomes and self.outcomes[item.nodeid].status != "passed":
+            return  # the first failure (setup or call) is the one that explains
+        excinfo = call.excinfo
+        if excinfo is None:
+            if call.when == "call":
+                self.outcomes[item.nodeid] = _Outcome("passed", "")
+            return
+        error = excinfo.value
+        if isinstance(error, AssertionError):
+            self.outcomes[item.nodeid] = _Outcome("failed", str(error) or "the check failed")
+        else:
+            self.outcomes[item.nodeid] = _Outcome(
+                "error", f"grader error in {call.when}: {type(error).__name__}: {error}")
+
+    # -- results ----------------------------------------------------------
+    def results(self) -> list[QuestionResult]:
+        by_question: dict[str, list[pytest.Item]] = {}
+        for item in self.items:
+            by_question.setdefault(_spec(item)["question"], []).append(item)
+        questions = []
+        for question in self.assignment.questions:
+            items = by_question.get(question.id, [])
+            shares = split_points(question.points, [_spec(i)["weight"] for i in items])
+            tests = []
+            for item, share in zip(items, shares):
+                outcome = self.outcomes.get(item.nodeid) or _Outcome(
+                    "error", "grader error: the test did not run")
+                earned = share if outcome.status in ("passed", "error") else 0.0
+                tests.append(TestResult(_title(item), outcome.status, earned, share,
+                                        _spec(item)["hidden"], bound(outcome.feedback)))
+            max_score = question.points if items else 0.0
+            questions.append(QuestionResult(question.id, question.name,
+                                            round(sum(t.score for t in tests), 4),
+                                            max_score, tests))
+        return questions
+
+
+def pytest_args(assignment: assignments.Assignment, public_only: bool) -> list[str]:
+    targets = [str(assignment.public_tests)]
+    if not public_only:
+        targets.append(str(assignment.hidden_tests))
+    return [*targets, "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            "--assert=plain", "-c", os.devnull, "--rootdir", str(assignment.hidden_tests.parent),
+            "--import-mode=importlib", "-W", "ignore::DeprecationWarning"]
+
+
+def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionResult:
+    """Grade one submission; never raises for anything the submission does."""
+    settings = settings or Settings()
+    started = time.monotonic()
+    result = SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0)
+    try:
+        assignment = assignments.get(sub.assignment) if sub.assignment else None
+    except KeyError as exc:
+        assignment = None
+        sub.problems.append(str(exc.args[0]))
+    if assignment is not None:
+        result.max_score = assignment.max_score
+    if sub.problems or assignment is None:
+        result.errors.extend(sub.problems)
+        if assignment is not None:
+            result.questions = _all_failed(assignment, "; ".join(sub.problems))
+        result.seconds = time.monotonic() - started
+        return result
+    with tempfile.TemporaryDirectory(prefix="advpy-") as scratch:
+        try:
+            module_file = prepare(sub, Path(scratch) / "work")
+        except SubmissionError as exc:
+            result.errors.append(str(exc))
+            result.questions = _all_failed(assignment, str(exc))
+            result.seconds = time.monotonic() - started
+            return result
+        from autograder import sandbox
+
+        launcher, result.sandbox = sandbox.choose(settings.sandbox, settings.limits)
+        process = StudentProcess(module_file, assignment.slug, settings.limits, launcher)
+        plugin = GradingPlugin(sub, assignment, process, settings)
+        try:
+            code = pytest.main(pytest_args(assignment, settings.public_only), plugins=[plugin])
+        finally:
+            process.close()
+        if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            result.errors.append(f"grader error: pytest exited with {code!r}")
+    result.questions = plugin.results()
+    result.errors.extend(_load_errors(plugin))
+    result.errors.extend(f"grader error: {q.id}: {t.name}: {t.feedback}"
+                         for q in result.questions for t in q.tests if t.status == "error")
+    result.score, _ = total(result.questions)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _load_errors(plugin: GradingPlugin) -> list[str]:
+    if plugin.load_problem:
+        return [plugin.load_problem]
+    report = plugin.load_report or {}
+    messages = []
+    for error in report.get("errors", []):
+        where = error.get("where")
+        messages.append(f"{plugin.sub.display}{', ' + where if where else ''}: "
+                        f"{error['type']}: {error['message']} (raised at import; what was "
+                        "defined before it is still graded)")
+    for error in report.get("cell_errors", []):
+        line = f", line {error['line']}" if error.get("line") else ""
+        messages.append(f"{plugin.sub.display}, cell {error['cell']}{line}: {error['type']}: "
+                        f"{error['message']} (the cells after it still ran)")
+    return [bound(m, 400) for m in messages]
+
+
+def _all_failed(assignment: assignments.Assignment, reason: str) -> list[QuestionResult]:
+    return [QuestionResult(q.id, q.name, 0.0, q.points,
+                           [TestResult("the submission could be graded", "failed", 0.0,
+                                       q.points, False, bound(reason))])
+            for q in assignment.questions]

@@ -1,0 +1,264 @@
+"""Hidden tests for the generators assignment.
+
+Feedback says what is checked and what the student's code did, never the
+expected answer of a hidden test.
+"""
+
+from autograder.probes import generators as probe
+from autograder.testing import check
+
+HUGE = 10**18
+MEASURED = 10**5
+# Creating a lazy object and taking three items allocates a few hundred
+# bytes; building even the smallest list here allocates hundreds of KiB.
+MEMORY_ALLOWANCE = 64 * 1024
+
+
+def _kib(size):
+    return f"{size / 1024:.0f} KiB"
+
+
+# q1 ----------------------------------------------------------------------
+@check("q1", after="test_mygenerator_values")
+def test_mygenerator_stops(student):
+    """mygenerator() stops after its third item and stays stopped"""
+    seen = student.call(probe.items, "mygenerator", (), 10, what="list(mygenerator())")
+    assert seen["stopped"] and len(seen["items"]) == 3, (
+        f"it yielded {len(seen['items'])} items{'' if seen['stopped'] else ' and had not stopped'}")
+    assert seen["after_stop"] == [], "next() on the finished generator gave another item"
+
+
+@check("q1")
+def test_mygenerator_fresh(student):
+    """each call to mygenerator() returns a new, independent generator"""
+    seen = student.call(probe.fresh_each_call, "mygenerator",
+                        what="mygenerator() called twice")
+    assert not seen["same_object"], "two calls returned the same object"
+    assert len(seen["second_items"]) == 3, (
+        f"after taking one item from the first generator, the second one yielded "
+        f"{seen['second_items']!r}: the two share their state")
+
+
+@check("q1")
+def test_mygenerator_is_generator(student):
+    """mygenerator is a generator function (it uses yield)"""
+    seen = student.call(probe.items, "mygenerator", (), 10, what="mygenerator()")
+    assert seen["is_generator"], (
+        f"mygenerator() returned a {seen['type']}, not a generator: write it with `yield`")
+
+
+# q2 ----------------------------------------------------------------------
+@check("q2")
+def test_firstn_edges(student):
+    """firstn returns a list of the right length, also for n = 0"""
+    for n in (0, 1, 1000):
+        seen = student.call(probe.call_value, "firstn", (n,), what=f"firstn({n})")
+        assert seen["type"] == "list", f"firstn({n}) returned a {seen['type']}, not a list"
+        value = seen["value"]
+        assert isinstance(value, list) and value == list(range(n)), (
+            f"firstn({n}) returned {seen['repr']}, which does not hold 0 … {n}-1")
+
+
+# q3 ----------------------------------------------------------------------
+@check("q3", after="test_firstn_generator_values")
+def test_firstn_generator_iterator(student):
+    """firstn_generator(n) returns an iterator that stops after n items"""
+    for n in (0, 3):
+        seen = student.call(probe.items, "firstn_generator", (n,), n + 5,
+                            what=f"firstn_generator({n})")
+        assert seen["is_iterator"], (
+            f"firstn_generator({n}) returned a {seen['type']}, which is not an iterator; "
+            "next() must work on it")
+        assert seen["stopped"] and seen["items"] == list(range(n)), (
+            f"list(firstn_generator({n})) gave {seen['items']!r}")
+
+
+@check("q3", weight=2, after="test_firstn_generator_values")
+def test_firstn_generator_memory(student):
+    """creating firstn_generator(100000) and taking 3 items allocates almost nothing"""
+    seen = student.call(probe.cost, "firstn_generator", (MEASURED,), 3,
+                        what=f"firstn_generator({MEASURED}) and taking 3 items")
+    extra = seen["peak"] - seen["baseline_peak"]
+    assert extra <= MEMORY_ALLOWANCE, (
+        f"called firstn_generator({MEASURED}) and took 3 items: that allocated "
+        f"{_kib(seen['peak'])} (a lazy generator needs well under {_kib(MEMORY_ALLOWANCE)}). "
+        "Yield each number as you compute it instead of building a list first.")
+
+
+@check("q3", weight=2, timeout=3, after="test_firstn_generator_values")
+def test_firstn_generator_huge(student):
+    """firstn_generator(10**18) yields its first items at once"""
+    seen = student.call(probe.items, "firstn_generator", (HUGE,), 3,
+                        what="firstn_generator(10**18) and taking 3 items")
+    assert seen["items"] == [0, 1, 2] and not seen["stopped"], (
+        f"firstn_generator(10**18) gave {seen['items']!r} as its first items")
+
+
+@check("q3", weight=2, after="test_firstn_generator_values")
+def test_firstn_generator_size(student):
+    """sys.getsizeof(firstn_generator(n)) does not grow with n"""
+    seen = student.call(probe.sizes, "firstn_generator", 10, MEASURED,
+                        what="sys.getsizeof(firstn_generator(n))")
+    assert seen["large"] <= seen["small"] + 64 and seen["large"] <= 4 * seen["trivial"], (
+        f"sys.getsizeof(firstn_generator(10)) is {seen['small']} bytes and for n = {MEASURED} "
+        f"it is {seen['large']} bytes ({seen['type']}); a generator on this Python is about "
+        f"{seen['trivial']} bytes whatever n is.")
+
+
+# q4 ----------------------------------------------------------------------
+@check("q4")
+def test_evens_type(student):
+    """evens(n) returns a generator (types.GeneratorType)"""
+    seen = student.call(probe.items, "evens", (10,), 0, what="evens(10)")
+    assert seen["is_generator"], (
+        f"evens(10) returned a {seen['type']}; use round brackets: (i for i in …)")
+
+
+@check("q4", after="test_evens_values")
+def test_evens_edges(student):
+    """evens(n) is right for odd n and for n = 0"""
+    for n in (0, 1, 7, 100):
+        seen = student.call(probe.items, "evens", (n,), n + 5, what=f"list(evens({n}))")
+        assert seen["items"] == list(range(0, n, 2)), f"list(evens({n})) gave {seen['items']!r}"
+
+
+@check("q4", after="test_evens_values")
+def test_evens_memory(student):
+    """creating evens(100000) and taking 3 items allocates almost nothing"""
+    seen = student.call(probe.cost, "evens", (MEASURED,), 3,
+                        what=f"evens({MEASURED}) and taking 3 items")
+    extra = seen["peak"] - seen["baseline_peak"]
+    assert extra <= MEMORY_ALLOWANCE, (
+        f"called evens({MEASURED}) and took 3 items: that allocated {_kib(seen['peak'])}. "
+        "A generator expression allocates nothing up front, but only if it loops over "
+        "something lazy (a range), not over a list you build first.")
+
+
+@check("q4", timeout=3, after="test_evens_values")
+def test_evens_huge(student):
+    """evens(10**18) yields its first items at once"""
+    seen = student.call(probe.items, "evens", (HUGE,), 3,
+                        what="evens(10**18) and taking 3 items")
+    assert seen["items"] == [0, 2, 4], f"evens(10**18) began with {seen['items']!r}"
+
+
+@check("q4", after="test_evens_values")
+def test_evens_size(student):
+    """sys.getsizeof(evens(n)) does not grow with n"""
+    seen = student.call(probe.sizes, "evens", 10, MEASURED, what="sys.getsizeof(evens(n))")
+    assert seen["large"] <= seen["small"] + 64 and seen["large"] <= 4 * seen["trivial"], (
+        f"sys.getsizeof(evens(10)) is {seen['small']} bytes and for n = {MEASURED} it is "
+        f"{seen['large']} bytes; a generator on this Python is about {seen['trivial']} bytes.")
+
+
+# q5 ----------------------------------------------------------------------
+@check("q5")
+def test_count_evens_values(student):
+    """count_evens(n) is right for small, odd and large n"""
+    for n in (0, 1, 2, 7, 1_000_001):
+        seen = student.call(probe.call_value, "count_evens", (n,), what=f"count_evens({n})")
+        assert seen["value"] == len(range(0, n, 2)), (
+            f"count_evens({n}) returned {seen['repr']}, which is not the number of even "
+            f"numbers in range({n})")
+
+
+@check("q5", weight=2, after="test_count_evens_ten")
+def test_count_evens_memory(student):
+    """count_evens(1000000) builds no list of the even numbers"""
+    n = 1_000_000
+    seen = student.call(probe.count_cost, "count_evens", n, what=f"count_evens({n})")
+    assert seen["peak"] <= MEMORY_ALLOWANCE, (
+        f"called count_evens({n}): it allocated {_kib(seen['peak'])} at its peak. Count as "
+        "you go (sum over a generator expression, or arithmetic) instead of building a list.")
+
+
+# q6 ----------------------------------------------------------------------
+@check("q6")
+def test_take_creates_lazily(student):
+    """creating take(5, source) pulls nothing from the source"""
+    seen = student.call(probe.take_pulls, 5, None, 0, what="take(5, source)")
+    assert seen["pulled_at_creation"] == 0, (
+        f"creating take(5, source) already pulled {seen['pulled_at_creation']} items from the "
+        "source; pull each item only when your iterator is asked for one")
+
+
+@check("q6")
+def test_take_returns_iterator(student):
+    """take(n, iterable) returns an iterator"""
+    seen = student.call(probe.take_pulls, 2, 10, 5, what="take(2, source)")
+    assert seen["is_iterator"], f"take returned a {seen['type']}, which is not an iterator"
+
+
+@check("q6", after="test_take_values")
+def test_take_infinite(student):
+    """take(5, an infinite source) yields 5 items and pulls exactly 5"""
+    seen = student.call(probe.take_pulls, 5, None, 20, what="list(take(5, infinite source))")
+    assert seen["stopped"] and len(seen["items"]) == 5, (
+        f"take(5, infinite source) yielded {len(seen['items'])} items"
+        f"{' and did not stop' if not seen['stopped'] else ''}")
+    assert seen["pulled"] == 5, f"exhausting it pulled {seen['pulled']} items from the source"
+
+
+@check("q6", after="test_take_values")
+def test_take_never_one_more(student):
+    """exhausting take(3, a longer source) pulls exactly 3 items, never one more"""
+    seen = student.call(probe.take_pulls, 3, 10, 20, what="list(take(3, source of 10 items))")
+    assert seen["pulled"] == 3, (
+        f"exhausting take(3, source) pulled {seen['pulled']} items from a source of 10. "
+        "Stop before asking the source for the item after the last one you need: that item "
+        "would be lost to whoever reads the source next.")
+
+
+@check("q6", after="test_take_values")
+def test_take_short_and_zero(student):
+    """take(n, source) on a shorter source, and take(0, source)"""
+    seen = student.call(probe.take_pulls, 10, 4, 20, what="list(take(10, source of 4 items))")
+    assert seen["stopped"] and seen["items"] == [0, 1, 2, 3], (
+        f"take(10, a source of 4 items) yielded {seen['items']!r}")
+    seen = student.call(probe.take_pulls, 0, None, 5, what="list(take(0, infinite source))")
+    assert seen["items"] == [] and seen["pulled"] == 0, (
+        f"take(0, source) yielded {len(seen['items'])} items and pulled {seen['pulled']}")
+
+
+# q7 ----------------------------------------------------------------------
+@check("q7", after="test_chunked_values")
+def test_chunked_lists(student):
+    """chunked yields lists, a shorter last one, and nothing for an empty source"""
+    seen = student.call(probe.chunks, 10, 4, 10, what="list(chunked(source of 10, 4))")
+    assert all(t == "list" for t in seen["types"]), (
+        f"chunked yielded {', '.join(sorted(set(seen['types'])))} objects, not lists")
+    assert [len(c) for c in seen["chunks"]] == [4, 4, 2], (
+        f"chunked(source of 10 items, 4) yielded chunks of sizes {[len(c) for c in seen['chunks']]}")
+    seen = student.call(probe.chunks, 0, 3, 5, what="list(chunked([], 3))")
+    assert seen["chunks"] == [], f"chunked of an empty source yielded {seen['chunks']!r}"
+
+
+@check("q7", after="test_chunked_values")
+def test_chunked_infinite(student):
+    """chunked works lazily on an infinite source: k chunks pull at most k*size items"""
+    seen = student.call(probe.chunks, None, 3, 4, what="taking 4 chunks of chunked(infinite, 3)")
+    assert len(seen["chunks"]) == 4, f"got {len(seen['chunks'])} chunks"
+    for k, pulled in enumerate(seen["pulled"], start=1):
+        assert pulled <= 3 * k, (
+            f"after {k} chunk(s) of size 3, {pulled} items had been pulled from the source")
+
+
+@check("q7")
+def test_chunked_bad_size(student):
+    """chunked(iterable, size) raises ValueError for size 0 and size -1"""
+    for size in (0, -1):
+        seen = student.call(probe.raises, "chunked", ([1, 2, 3], size),
+                            what=f"chunked([1, 2, 3], {size})")
+        assert seen["is_value_error"], (
+            f"chunked([1, 2, 3], {size}) "
+            f"{'raised ' + seen['raised'] if seen['raised'] else 'raised nothing'}; "
+            "it should raise ValueError")
+
+
+@check("q7", after="test_chunked_values")
+def test_chunked_sizes(student):
+    """chunked with size 1, and with a size larger than the data"""
+    seen = student.call(probe.chunks_of, [5, 6, 7], 1, what="list(chunked([5, 6, 7], 1))")
+    assert seen["chunks"] == [[5], [6], [7]], f"chunked([5, 6, 7], 1) gave {seen['chunks']!r}"
+    seen = student.call(probe.chunks_of, [5, 6, 7], 10, what="list(chunked([5, 6, 7], 10))")
+    assert seen["chunks"] == [[5, 6, 7]], f"chunked([5, 6, 7], 10) gave {seen['chunks']!r}"

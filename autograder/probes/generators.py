@@ -1,0 +1,167 @@
+"""Probes for the generators assignment: what a generator yields, what it
+pulls from its source, and what creating and advancing it costs."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+import tracemalloc
+import types
+
+from autograder.probes.common import Source, is_iterator, jsonable, pull, short
+from autograder.probes.common import call as call_value  # noqa: F401 - re-exported for tests
+
+# Taken before any student code runs: a submission that rebinds
+# types.GeneratorType does not change what we compare against.
+GENERATOR = types.GeneratorType
+
+
+def _trivial():
+    yield 0
+
+
+def describe(value: object) -> dict:
+    return {"type": type(value).__name__, "repr": short(value),
+            "is_generator": type(value) is GENERATOR, "is_iterator": is_iterator(value)}
+
+
+def items(module, name: str, args: tuple, limit: int) -> dict:
+    """Call ``name(*args)`` and pull at most ``limit`` items from what it returns."""
+    value = getattr(module, name)(*args)
+    seen = describe(value)
+    if not seen["is_iterator"]:
+        try:
+            value = iter(value)
+        except TypeError:
+            return {**seen, "items": None, "stopped": False}
+    got, stopped = pull(value, limit)
+    after = None
+    if stopped:
+        # A finished generator keeps raising StopIteration.
+        again, _ = pull(value, 1)
+        after = jsonable(again)
+    return {**seen, "items": jsonable(got), "item_types": [type(i).__name__ for i in got],
+            "stopped": stopped, "after_stop": after}
+
+
+def fresh_each_call(module, name: str) -> dict:
+    """Two calls: are they two independent generators?"""
+    function = getattr(module, name)
+    first = function()
+    head = next(iter(first))
+    second = function()
+    return {"same_object": first is second, "first_head": jsonable(head),
+            "second_items": jsonable(pull(iter(second), 10)[0]),
+            "is_generator_function": inspect.isgeneratorfunction(function)}
+
+
+def cost(module, name: str, args: tuple, take: int) -> dict:
+    """Time and traced peak memory to create the object and pull ``take`` items,
+    beside the same for a trivial generator of ours, in the same process."""
+    function = getattr(module, name)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start = time.perf_counter()
+        value = function(*args)
+        got, _ = pull(iter(value), take)
+        seconds = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        baseline_start = time.perf_counter()
+        pull(_trivial_range(args[0] if args else 0), take)
+        baseline_seconds = time.perf_counter() - baseline_start
+        _, baseline_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return {"items": jsonable(got), "seconds": seconds, "peak": peak,
+            "baseline_seconds": baseline_seconds, "baseline_peak": baseline_peak,
+            **describe(value)}
+
+
+def _trivial_range(n):
+    num = 0
+    while num < n:
+        yield num
+        num += 1
+
+
+def sizes(module, name: str, small: int, large: int) -> dict:
+    """sys.getsizeof of what ``name`` returns for a small and a large n, and of
+    a trivial generator on this interpreter."""
+    function = getattr(module, name)
+    a, b = function(small), function(large)
+    return {"small": sys.getsizeof(a), "large": sys.getsizeof(b),
+            "trivial": sys.getsizeof(_trivial()), "type": type(b).__name__}
+
+
+def count_cost(module, name: str, n: int) -> dict:
+    """The value of ``name(n)`` and the traced peak memory of computing it."""
+    function = getattr(module, name)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        value = function(n)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return {"value": jsonable(value), "type": type(value).__name__, "peak": peak}
+
+
+def take_pulls(module, n: int, length: int | None, limit: int) -> dict:
+    """take(n, source) on a counting source: pulls after creating, after
+    exhausting (at most ``limit`` items), and the items."""
+    source = Source(length)
+    value = module.take(n, source)
+    pulled_at_creation = source.pulled
+    seen = describe(value)
+    got, stopped = pull(iter(value), limit)
+    return {**seen, "pulled_at_creation": pulled_at_creation, "items": jsonable(got),
+            "stopped": stopped, "pulled": source.pulled}
+
+
+def take_from_list(module, n: int, data: list) -> dict:
+    value = module.take(n, list(data))
+    got, stopped = pull(iter(value), len(data) + 5)
+    return {"items": jsonable(got), "stopped": stopped, **describe(value)}
+
+
+def chunks(module, length: int | None, size: int, count: int) -> dict:
+    """Pull at most ``count`` chunks of chunked(source, size) from a counting
+    source; report the chunks and the pulls after each."""
+    source = Source(length)
+    iterator = iter(module.chunked(source, size))
+    got, pulled, types_ = [], [], []
+    for _ in range(count):
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            break
+        got.append(jsonable(chunk))
+        types_.append(type(chunk).__name__)
+        pulled.append(source.pulled)
+    return {"chunks": got, "types": types_, "pulled": pulled}
+
+
+def chunks_of(module, data: list, size: int) -> dict:
+    got = [jsonable(chunk) for chunk in pull(iter(module.chunked(list(data), size)), 1000)[0]]
+    return {"chunks": got}
+
+
+def raises(module, name: str, args: tuple) -> dict:
+    """What ``name(*args)`` raises, at the call or when iteration starts."""
+    try:
+        value = getattr(module, name)(*args)
+    except Exception as exc:  # noqa: BLE001 - the exception is the observation
+        return {"raised": type(exc).__name__, "when": "call",
+                "is_value_error": isinstance(exc, ValueError)}
+    try:
+        next(iter(value))
+    except StopIteration:
+        return {"raised": None, "when": "iteration", "is_value_error": False}
+    except Exception as exc:  # noqa: BLE001
+        return {"raised": type(exc).__name__, "when": "iteration",
+                "is_value_error": isinstance(exc, ValueError)}
+    return {"raised": None, "when": None, "is_value_error": False}
+

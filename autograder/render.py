@@ -1,0 +1,110 @@
+"""Renderers: each turns the one results model into one format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from autograder.model import SubmissionResult
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def to_json(results: list[SubmissionResult], single: bool) -> str:
+    data = [r.to_json() for r in results]
+    return json.dumps(data[0] if single and len(data) == 1 else data, indent=2,
+                      ensure_ascii=False)
+
+
+def class_table(results: list[SubmissionResult], console: Console) -> None:
+    """One row a submission, one column a question."""
+    ids: list[str] = []
+    for result in results:
+        for question in result.questions:
+            if question.id not in ids:
+                ids.append(question.id)
+    table = Table(title="advpy grades", show_lines=False)
+    table.add_column("submission", overflow="fold")
+    table.add_column("assignment")
+    for qid in ids:
+        table.add_column(qid, justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("notes", overflow="fold", max_width=60)
+    for result in results:
+        by_id = {q.id: q for q in result.questions}
+        cells = []
+        for qid in ids:
+            q = by_id.get(qid)
+            if q is None:
+                cells.append("")
+            else:
+                style = "green" if q.score == q.max_score else ("red" if q.score == 0 else "yellow")
+                cells.append(Text(_fmt(q.score), style=style))
+        note = result.errors[0] if result.errors else ""
+        if len(result.errors) > 1:
+            note += f" (+{len(result.errors) - 1} more)"
+        name = result.student or result.submission
+        table.add_row(name, result.assignment or "?", *cells,
+                      f"{_fmt(result.score)}/{_fmt(result.max_score)}", note)
+    console.print(table)
+
+
+def submission_table(result: SubmissionResult, console: Console, *, show_hidden: bool) -> None:
+    """Every test of one submission, with its feedback."""
+    table = Table(title=f"{result.submission}: {_fmt(result.score)}/{_fmt(result.max_score)}",
+                  show_lines=True)
+    table.add_column("q")
+    table.add_column("test", overflow="fold")
+    table.add_column("result")
+    table.add_column("points", justify="right")
+    table.add_column("feedback", overflow="fold")
+    marks = {"passed": ("passed", "green"), "failed": ("failed", "red"),
+             "error": ("grader error", "magenta")}
+    for question in result.questions:
+        for test in question.tests:
+            if test.hidden and not show_hidden:
+                continue
+            label, style = marks[test.status]
+            name = test.name + (" (hidden)" if test.hidden else "")
+            table.add_row(question.id, name, Text(label, style=style),
+                          f"{_fmt(test.score)}/{_fmt(test.max_score)}", test.feedback)
+    console.print(table)
+    for error in result.errors:
+        console.print(Text(f"! {error}", style="yellow"))
+
+
+def to_csv(results: list[SubmissionResult]) -> str:
+    """A gradebook an LMS can import: one row a student, one column an assignment."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "submission", "assignment", "score", "max_score"])
+    for r in results:
+        writer.writerow([r.student or "", r.submission, r.assignment or "", _fmt(r.score),
+                         _fmt(r.max_score)])
+    return buffer.getvalue()
+
+
+def to_gradescope(result: SubmissionResult) -> dict:
+    """Gradescope's results.json: hidden tests are shown after grades are published."""
+    tests = []
+    for question in result.questions:
+        for number, test in enumerate(question.tests, start=1):
+            tests.append({
+                "name": f"{question.id} {question.name}: {test.name}",
+                "number": f"{question.id[1:]}.{number}",
+                "score": test.score, "max_score": test.max_score,
+                "status": "passed" if test.status != "failed" else "failed",
+                "output": test.feedback,
+                "visibility": "after_published" if test.hidden else "visible",
+            })
+    output = "\n".join(result.errors)
+    return {"score": result.score, "execution_time": round(result.seconds, 3),
+            "output": output, "visibility": "visible", "stdout_visibility": "hidden",
+            "tests": tests}

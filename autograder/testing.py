@@ -1,0 +1,142 @@
+"""What a test author writes with: the ``check`` decorator and the ``student`` fixture.
+
+A test is a small pytest function in the grader's own (trusted) process. Its
+docstring is the title the student sees. It asks the student process to run a
+probe (``student.call``), receives plain observations, and judges them with
+``assert`` statements whose message is the feedback::
+
+    @check("q3", weight=2, hidden=True, timeout=3)
+    def test_lazy(student):
+        \"\"\"firstn_generator(10**18) starts at once\"\"\"
+        seen = student.call(probe.items, "firstn_generator", (10**18,), 3,
+                            what="firstn_generator(10**18) and taking 3 items")
+        assert seen["items"] == [0, 1, 2], f"it gave {seen['items']!r}"
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of an assignment, as the spec fixes it."""
+
+    id: str
+    name: str
+    points: float
+
+
+class StudentFailure(AssertionError):
+    """The student's code is at fault; the message is the feedback."""
+
+
+def check(question: str, *, weight: float = 1.0, hidden: bool = True,
+          timeout: float | None = None, after: str | tuple[str, ...] = ()) -> Callable:
+    """Declare a test of ``question``: its share of the points (``weight``,
+    relative to the question's other tests), its visibility, its time limit,
+    and the tests (function names) that must pass before it can run."""
+    if isinstance(after, str):
+        after = (after,)
+    marker = pytest.mark.check(question=question, weight=float(weight), hidden=hidden,
+                               timeout=timeout or DEFAULT_TIMEOUT, after=tuple(after))
+    return marker
+
+
+def split_points(points: float, weights: list[float]) -> list[float]:
+    """The one place that decides how a question's points split over its tests."""
+    total = sum(weights)
+    if total <= 0:
+        return [0.0 for _ in weights]
+    return [round(points * w / total, 4) for w in weights]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _error_text(error: dict, display: str) -> str:
+    kind, message = error.get("type", "Exception"), error.get("message", "")
+    where = error.get("where")
+    text = f"{kind}: {message}" if message else kind
+    return f"{text} ({display}, {where})" if where else text
+
+
+class Student:
+    """The student's submission, as a test sees it: a process to run probes in."""
+
+    def __init__(self, process, display: str, timeout: float, memory: int) -> None:
+        self._process = process
+        self.display = display
+        self.timeout = timeout
+        self.memory = memory
+
+    def call(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
+             **kwargs: Any) -> Any:
+        """Run ``probe(module, *args, **kwargs)`` in the student process and
+        return what it observed. ``what`` says, for the feedback, what the
+        probe does with the student's code ("list(evens(10))").
+
+        Raises StudentFailure when the student's code raised, hung, crashed or
+        hit a limit, with a message that says which.
+        """
+        answer = self.outcome(probe, *args, what=what, timeout=timeout, **kwargs)
+        if answer["status"] == "ok":
+            return answer["result"]
+        raise StudentFailure(self.explain(answer, what))
+
+    def outcome(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
+                **kwargs: Any) -> dict:
+        """Like ``call`` but returns the raw answer ({"status": ..., ...}) for
+        tests that expect the student's code to raise."""
+        from autograder.child import ChannelBroken
+
+        limit = timeout or self.timeout
+        try:
+            return self._process.call(probe, args, kwargs, timeout=limit)
+        except ChannelBroken as exc:
+            raise StudentFailure(
+                f"{what}: the student process stopped answering the grader ({exc}); "
+                "did your code kill its parent process or write to the grader's pipes?"
+            ) from None
+
+    def explain(self, answer: dict, what: str) -> str:
+        """Feedback for an answer that is not ``ok``."""
+        status = answer["status"]
+        if status == "raised":
+            error = answer["error"]
+            if error.get("type") == "MemoryError":
+                gib = self.memory / 1024**3
+                return (f"{what}: your code used more than {gib:g} GiB of memory "
+                        f"({_error_text(error, self.display)}).")
+            if error.get("type") == "SystemExit":
+                return (f"{what} called sys.exit() ({_error_text(error, self.display)}); "
+                        "a function should return or raise, not end the program.")
+            return f"{what} raised {_error_text(error, self.display)}."
+        if status == "timeout":
+            return (f"{what} did not finish within {answer['seconds']:g} s: is there an "
+                    "infinite loop, a blocking call, or a thread that never ends?")
+        if status == "load-timeout":
+            return (f"importing {self.display} did not finish within {answer['seconds']:g} s: "
+                    "does code at the top level loop forever or wait for input?")
+        if status == "died":
+            if answer.get("signal"):
+                name = _signal_name(answer["signal"])
+                if name == "SIGKILL":
+                    return (f"{what}: the process was killed (SIGKILL), usually for using "
+                            "too much memory or starting too many processes.")
+                return f"{what}: the process crashed ({name})."
+            return (f"{what}: the process exited with code {answer.get('code')} before "
+                    "answering; did your code call os._exit() or sys.exit()?")
+        if status == "unloadable":
+            return f"{self.display} could not be loaded."
+        return f"{what}: the student process gave an answer the grader does not understand."
