@@ -5,8 +5,8 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from autograder import assignments
 from autograder.engine import Settings, grade_one
@@ -45,7 +45,7 @@ def grade(paths: Iterable[Path | str], *, assignment: str | None = None, jobs: i
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
             futures = [pool.submit(grade_one, sub, settings) for sub in subs]
             results = []
-            for future, sub in zip(futures, subs):
+            for future, sub in zip(futures, subs, strict=False):
                 results.append(_result_or_error(future, sub))
                 if progress:
                     progress(results[-1])

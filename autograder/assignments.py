@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from autograder.testing import Question
@@ -59,7 +59,7 @@ def available() -> list[str]:
     return [slug for slug in SLUGS if (PACKAGE / "hidden" / slug / "__init__.py").is_file()]
 
 
-@lru_cache(maxsize=None)
+@cache
 def get(slug: str) -> Assignment:
     if slug not in available():
         raise KeyError(f"unknown assignment {slug!r}; the assignments are: "

@@ -145,7 +145,7 @@ class GradingPlugin:
             items = by_question.get(question.id, [])
             shares = split_points(question.points, [_spec(i)["weight"] for i in items])
             tests = []
-            for item, share in zip(items, shares):
+            for item, share in zip(items, shares, strict=False):
                 outcome = self.outcomes.get(item.nodeid) or _Outcome(
                     "error", "grader error: the test did not run")
                 earned = share if outcome.status in ("passed", "error") else 0.0

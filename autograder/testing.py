@@ -16,8 +16,9 @@ probe (``student.call``), receives plain observations, and judges them with
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

@@ -56,23 +56,28 @@ def fresh_each_call(module, name: str) -> dict:
             "is_generator_function": inspect.isgeneratorfunction(function)}
 
 
+def _traced(action) -> tuple[object, float, int]:
+    """Run ``action()`` under tracemalloc: its result, seconds, and the peak
+    of memory allocated above what was already allocated."""
+    tracemalloc.reset_peak()
+    before, _ = tracemalloc.get_traced_memory()
+    start = time.perf_counter()
+    result = action()
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    return result, seconds, peak - before
+
+
 def cost(module, name: str, args: tuple, take: int) -> dict:
     """Time and traced peak memory to create the object and pull ``take`` items,
     beside the same for a trivial generator of ours, in the same process."""
     function = getattr(module, name)
     tracemalloc.start()
     try:
-        tracemalloc.reset_peak()
-        start = time.perf_counter()
-        value = function(*args)
-        got, _ = pull(iter(value), take)
-        seconds = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        baseline_start = time.perf_counter()
-        pull(_trivial_range(args[0] if args else 0), take)
-        baseline_seconds = time.perf_counter() - baseline_start
-        _, baseline_peak = tracemalloc.get_traced_memory()
+        _, baseline_seconds, baseline_peak = _traced(
+            lambda: pull(_trivial_range(args[0] if args else 0), take))
+        (value, got), seconds, peak = _traced(
+            lambda: (lambda v: (v, pull(iter(v), take)[0]))(function(*args)))
     finally:
         tracemalloc.stop()
     return {"items": jsonable(got), "seconds": seconds, "peak": peak,
@@ -101,9 +106,7 @@ def count_cost(module, name: str, n: int) -> dict:
     function = getattr(module, name)
     tracemalloc.start()
     try:
-        tracemalloc.reset_peak()
-        value = function(n)
-        _, peak = tracemalloc.get_traced_memory()
+        value, _, peak = _traced(lambda: function(n))
     finally:
         tracemalloc.stop()
     return {"value": jsonable(value), "type": type(value).__name__, "peak": peak}
@@ -132,6 +135,7 @@ def chunks(module, length: int | None, size: int, count: int) -> dict:
     source; report the chunks and the pulls after each."""
     source = Source(length)
     iterator = iter(module.chunked(source, size))
+    at_creation = source.pulled
     got, pulled, types_ = [], [], []
     for _ in range(count):
         try:
@@ -141,7 +145,7 @@ def chunks(module, length: int | None, size: int, count: int) -> dict:
         got.append(jsonable(chunk))
         types_.append(type(chunk).__name__)
         pulled.append(source.pulled)
-    return {"chunks": got, "types": types_, "pulled": pulled}
+    return {"chunks": got, "types": types_, "pulled": pulled, "pulled_at_creation": at_creation}
 
 
 def chunks_of(module, data: list, size: int) -> dict:

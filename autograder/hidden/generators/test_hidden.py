@@ -227,13 +227,22 @@ def test_chunked_lists(student):
     seen = student.call(probe.chunks, 10, 4, 10, what="list(chunked(source of 10, 4))")
     assert all(t == "list" for t in seen["types"]), (
         f"chunked yielded {', '.join(sorted(set(seen['types'])))} objects, not lists")
-    assert [len(c) for c in seen["chunks"]] == [4, 4, 2], (
-        f"chunked(source of 10 items, 4) yielded chunks of sizes {[len(c) for c in seen['chunks']]}")
+    sizes = [len(chunk) for chunk in seen["chunks"]]
+    assert sizes == [4, 4, 2], f"chunked(source of 10 items, 4) yielded chunks of sizes {sizes}"
     seen = student.call(probe.chunks, 0, 3, 5, what="list(chunked([], 3))")
     assert seen["chunks"] == [], f"chunked of an empty source yielded {seen['chunks']!r}"
 
 
-@check("q7", after="test_chunked_values")
+@check("q7")
+def test_chunked_creates_lazily(student):
+    """creating chunked(source, 3) pulls nothing from the source"""
+    seen = student.call(probe.chunks, None, 3, 0, what="chunked(infinite source, 3)")
+    assert seen["pulled_at_creation"] == 0, (
+        f"creating chunked(source, 3) already pulled {seen['pulled_at_creation']} items; "
+        "pull items only when the next chunk is asked for")
+
+
+@check("q7", timeout=3, after="test_chunked_values")
 def test_chunked_infinite(student):
     """chunked works lazily on an infinite source: k chunks pull at most k*size items"""
     seen = student.call(probe.chunks, None, 3, 4, what="taking 4 chunks of chunked(infinite, 3)")
