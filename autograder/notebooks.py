@@ -49,3 +49,10 @@ def write(script: Path, target: Path | None = None) -> Path:
     target = target or script.with_suffix(".ipynb")
     nbformat.write(build(script), str(target))
     return target
+
+
+if __name__ == "__main__":
+    import sys
+
+    for name in sys.argv[1:]:
+        print(write(Path(name)))

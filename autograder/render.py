@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -24,36 +25,38 @@ def to_json(results: list[SubmissionResult], single: bool) -> str:
 
 
 def class_table(results: list[SubmissionResult], console: Console) -> None:
-    """One row a submission, one column a question."""
-    ids: list[str] = []
+    """One table an assignment: a row a student, a column a question; notes below."""
+    groups: dict[str, list[SubmissionResult]] = {}
     for result in results:
-        for question in result.questions:
-            if question.id not in ids:
-                ids.append(question.id)
-    table = Table(title="advpy grades", show_lines=False)
-    table.add_column("submission", overflow="fold")
-    table.add_column("assignment")
-    for qid in ids:
-        table.add_column(qid, justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("notes", overflow="fold", max_width=60)
-    for result in results:
-        by_id = {q.id: q for q in result.questions}
-        cells = []
+        groups.setdefault(result.assignment or "unknown assignment", []).append(result)
+    for assignment, group in groups.items():
+        ids: list[str] = []
+        for result in group:
+            ids.extend(q.id for q in result.questions if q.id not in ids)
+        table = Table(title=f"{assignment}: {len(group)} submission(s)")
+        table.add_column("student", overflow="fold", max_width=28)
         for qid in ids:
-            q = by_id.get(qid)
-            if q is None:
-                cells.append("")
-            else:
-                style = "green" if q.score == q.max_score else ("red" if q.score == 0 else "yellow")
+            table.add_column(qid, justify="right")
+        table.add_column("score", justify="right")
+        notes = []
+        for result in group:
+            by_id = {q.id: q for q in result.questions}
+            cells = []
+            for qid in ids:
+                q = by_id.get(qid)
+                if q is None:
+                    cells.append("")
+                    continue
+                style = ("green" if q.score == q.max_score
+                         else "red" if q.score == 0 else "yellow")
                 cells.append(Text(_fmt(q.score), style=style))
-        note = result.errors[0] if result.errors else ""
-        if len(result.errors) > 1:
-            note += f" (+{len(result.errors) - 1} more)"
-        name = result.student or result.submission
-        table.add_row(name, result.assignment or "?", *cells,
-                      f"{_fmt(result.score)}/{_fmt(result.max_score)}", note)
-    console.print(table)
+            name = result.student or Path(result.submission).name
+            flag = " !" if result.errors else ""
+            table.add_row(name + flag, *cells, f"{_fmt(result.score)}/{_fmt(result.max_score)}")
+            notes.extend(f"{name}: {error}" for error in result.errors[:3])
+        console.print(table)
+        for note in notes:
+            console.print(Text(f"  ! {note}", style="yellow"), overflow="fold")
 
 
 def submission_table(result: SubmissionResult, console: Console, *, show_hidden: bool) -> None:

@@ -1,0 +1,46 @@
+"""Bug: fake laziness: firstn_generator builds the whole list before its first yield.
+
+"""
+import itertools
+
+
+def mygenerator():
+    yield 1
+    yield 2
+    yield 3
+
+
+def firstn(n):
+    return list(range(n))
+
+
+def firstn_generator(n):
+    nums = []
+    num = 0
+    while num < n:
+        nums.append(num)
+        num += 1
+    yield from nums
+
+
+def evens(n):
+    return (i for i in range(n) if i % 2 == 0)
+
+
+def count_evens(n):
+    return sum(1 for i in range(n) if i % 2 == 0)
+
+
+def take(n, iterable):
+    return itertools.islice(iterable, n)
+
+
+def chunked(iterable, size):
+    if size < 1:
+        raise ValueError("size must be at least 1")
+    iterator = iter(iterable)
+    while True:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
+        yield chunk

@@ -1,0 +1,2 @@
+def mygenerator()
+    yield 1
