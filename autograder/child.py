@@ -26,6 +26,11 @@ BOOT = (
 )
 
 
+PROBES = PACKAGE_ROOT / "autograder" / "probes"
+PROBE_MODULES = sorted(f"autograder.probes.{path.stem}" for path in PROBES.glob("*.py")
+                       if path.stem not in ("__init__", "runner"))
+
+
 class ChannelBroken(Exception):
     """The student process stopped answering, or answered nonsense."""
 
@@ -94,7 +99,8 @@ class StudentProcess:
         self._request_fd, self._answer_fd = request_w, answer_r
         threading.Thread(target=self._output.drain, args=(self._proc.stdout,), daemon=True).start()
         config = {"path": str(self.module_path), "module": self.module_name,
-                  "memory": self.limits.memory, "load_timeout": self.limits.load_timeout}
+                  "memory": self.limits.memory, "load_timeout": self.limits.load_timeout,
+                  "preload": PROBE_MODULES}
         wire.write_frame(self._request_fd, _pickle(config))
 
     def call(self, probe, args: tuple = (), kwargs: dict | None = None,
@@ -160,18 +166,27 @@ def _pickle(obj) -> bytes:
     return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _session_members(sid: int) -> list[int]:
+    """Live (not zombie) processes whose session is ``sid``."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is the state, fields[3] the session id (see proc(5)).
+        if fields[0] != b"Z" and int(fields[3]) == sid:
+            members.append(int(entry))
+    return members
+
+
 def _kill_session(sid: int) -> None:
     """SIGKILL every process whose session is ``sid``, the workers' own groups included."""
-    for _ in range(3):
-        victims = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                if os.getsid(int(entry)) == sid:
-                    victims.append(int(entry))
-            except OSError:
-                continue
+    for attempt in range(6):
+        victims = _session_members(sid)
         if not victims:
             return
         for pid in victims:
@@ -179,4 +194,4 @@ def _kill_session(sid: int) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        time.sleep(0.01)
+        time.sleep(0.001 * 2**attempt)

@@ -162,9 +162,13 @@ def pytest_args(assignment: assignments.Assignment, public_only: bool) -> list[s
     targets = [str(assignment.public_tests)]
     if not public_only:
         targets.append(str(assignment.hidden_tests))
-    return [*targets, "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+    # Plugins the judge does not need cost time on every submission
+    # (unraisableexception alone runs gc.collect() several times).
+    quiet = ["cacheprovider", "terminal", "stepwise", "unraisableexception", "threadexception",
+             "doctest", "junitxml", "pastebin", "faulthandler", "logging", "warnings"]
+    return [*targets, *(arg for name in quiet for arg in ("-p", f"no:{name}")),
             "--assert=plain", "-c", os.devnull, "--rootdir", str(assignment.hidden_tests.parent),
-            "--import-mode=importlib", "-W", "ignore::DeprecationWarning"]
+            "--import-mode=importlib"]
 
 
 def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionResult:
@@ -202,8 +206,13 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
             code = pytest.main(pytest_args(assignment, settings.public_only), plugins=[plugin])
         finally:
             process.close()
-        if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            result.errors.append(f"grader error: pytest exited with {code!r}")
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        reason = f"grader error: the tests could not run (pytest exit status {int(code)})"
+        result.errors.append(reason)
+        result.questions = _all_failed(assignment, reason, status="error")
+        result.score, _ = total(result.questions)
+        result.seconds = time.monotonic() - started
+        return result
     result.questions = plugin.results()
     result.errors.extend(_load_errors(plugin))
     result.errors.extend(f"grader error: {q.id}: {t.name}: {t.feedback}"
@@ -230,8 +239,11 @@ def _load_errors(plugin: GradingPlugin) -> list[str]:
     return [bound(m, 400) for m in messages]
 
 
-def _all_failed(assignment: assignments.Assignment, reason: str) -> list[QuestionResult]:
-    return [QuestionResult(q.id, q.name, 0.0, q.points,
-                           [TestResult("the submission could be graded", "failed", 0.0,
+def _all_failed(assignment: assignments.Assignment, reason: str,
+                status: str = "failed") -> list[QuestionResult]:
+    """Every question as one test with ``status``; a grader error keeps the points."""
+    earned = (lambda q: q.points) if status == "error" else (lambda q: 0.0)
+    return [QuestionResult(q.id, q.name, earned(q), q.points,
+                           [TestResult("the submission could be graded", status, earned(q),
                                        q.points, False, bound(reason))])
             for q in assignment.questions]

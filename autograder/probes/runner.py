@@ -228,6 +228,9 @@ def main() -> None:
     request_fd, answer_fd = channel
     _set_dumpable(False)
     config = _pickle_loads(_read_frame(request_fd))
+    # Import our probe modules once here, so that no worker pays for them.
+    for name in config.get("preload", ()):
+        importlib.import_module(name)
     while True:
         frame = _read_frame(request_fd)
         if frame is None:
