@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.probes import wire
+from autograder.sandbox import Launch
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BOOT = (
@@ -39,9 +40,13 @@ class ChannelBroken(Exception):
 class Limits:
     """What one submission may use. Every field is named in the feedback when hit."""
 
-    memory: int = 2 * 1024**3
-    load_timeout: float = 10.0
-    output: int = 64 * 1024
+    memory: int = 2 * 1024**3  # address space of each of its processes, bytes
+    processes: int = 256  # processes and threads of its uid (RLIMIT_NPROC)
+    cpu: int = 60  # CPU seconds of one probe call (RLIMIT_CPU)
+    file_size: int = 64 * 1024 * 1024  # largest file it may write (RLIMIT_FSIZE)
+    load_timeout: float = 10.0  # seconds to import the submission
+    submission_seconds: float = 300.0  # wall-clock budget of the whole submission
+    output: int = 64 * 1024  # bytes of its output the grader keeps
     grace: float = 5.0
 
 
@@ -64,11 +69,13 @@ class StudentProcess:
     """One submission's supervisor process; each ``call`` runs in a fresh fork of it."""
 
     def __init__(self, module_path: Path, module_name: str, limits: Limits | None = None,
-                 launcher=None) -> None:
+                 launch: Launch | None = None) -> None:
         self.module_path = Path(module_path)
         self.module_name = module_name
         self.limits = limits or Limits()
-        self.launcher = launcher
+        self.launch = launch or Launch(prefix=[], package_root=str(PACKAGE_ROOT),
+                                       module_path=str(self.module_path),
+                                       cwd=str(self.module_path.parent))
         self._proc: subprocess.Popen | None = None
         self._output = _Output(self.limits.output)
 
@@ -82,24 +89,25 @@ class StudentProcess:
     def _start(self) -> None:
         request_r, request_w = os.pipe()
         answer_r, answer_w = os.pipe()
-        argv = [sys.executable, "-I", "-c", BOOT, str(PACKAGE_ROOT), str(request_r), str(answer_w)]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-               "HOME": str(self.module_path.parent), "PYTHONDONTWRITEBYTECODE": "1",
-               "PYTHONHASHSEED": "0"}
-        kwargs = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                      stderr=subprocess.STDOUT, pass_fds=(request_r, answer_w), env=env,
-                      cwd=str(self.module_path.parent), start_new_session=True)
-        if self.launcher is not None:
-            argv, kwargs = self.launcher(argv, kwargs, self)
+        launch = self.launch
+        argv = [*launch.prefix, sys.executable, "-I", "-c", BOOT, launch.package_root,
+                str(request_r), str(answer_w)]
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+               "HOME": launch.cwd, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+               **launch.env}
         try:
-            self._proc = subprocess.Popen(argv, **kwargs)
+            self._proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                pass_fds=(request_r, answer_w), env=env, cwd=launch.cwd, start_new_session=True)
         finally:
             os.close(request_r)
             os.close(answer_w)
         self._request_fd, self._answer_fd = request_w, answer_r
         threading.Thread(target=self._output.drain, args=(self._proc.stdout,), daemon=True).start()
-        config = {"path": str(self.module_path), "module": self.module_name,
-                  "memory": self.limits.memory, "load_timeout": self.limits.load_timeout,
+        limits = self.limits
+        config = {"path": launch.module_path, "module": self.module_name, "uid": launch.uid,
+                  "memory": limits.memory, "processes": limits.processes, "cpu": limits.cpu,
+                  "file_size": limits.file_size, "load_timeout": limits.load_timeout,
                   "preload": PROBE_MODULES}
         wire.write_frame(self._request_fd, _pickle(config))
 
@@ -147,6 +155,8 @@ class StudentProcess:
             except OSError:
                 pass
         _kill_session(proc.pid)
+        if self.launch.uid is not None:
+            _kill_uid(self.launch.uid)
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -183,10 +193,26 @@ def _session_members(sid: int) -> list[int]:
     return members
 
 
-def _kill_session(sid: int) -> None:
-    """SIGKILL every process whose session is ``sid``, the workers' own groups included."""
+def _processes(match) -> list[int]:
+    """Live (not zombie) processes whose /proc/PID/status fields satisfy ``match``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as status:
+                fields = dict(line.split(b":", 1) for line in status.read().splitlines()
+                              if b":" in line)
+        except OSError:
+            continue
+        if not fields.get(b"State", b"").strip().startswith(b"Z") and match(fields):
+            found.append(int(entry))
+    return found
+
+
+def _kill_all(find) -> None:
     for attempt in range(6):
-        victims = _session_members(sid)
+        victims = find()
         if not victims:
             return
         for pid in victims:
@@ -195,3 +221,13 @@ def _kill_session(sid: int) -> None:
             except OSError:
                 pass
         time.sleep(0.001 * 2**attempt)
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process of the sandbox's own uid: what escaped the session dies too."""
+    _kill_all(lambda: _processes(lambda f: int(f[b"Uid"].split()[0]) == uid))
+
+
+def _kill_session(sid: int) -> None:
+    """SIGKILL every process whose session is ``sid``, the workers' own groups included."""
+    _kill_all(lambda: _session_members(sid))

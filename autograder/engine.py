@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import assignments
+from autograder import assignments, sandbox
 from autograder.child import Limits, StudentProcess
 from autograder.model import QuestionResult, SubmissionResult, TestResult, bound, total
 from autograder.probes import common
@@ -59,6 +59,7 @@ class GradingPlugin:
         self.outcomes: dict[str, _Outcome] = {}
         self.load_report: dict | None = None
         self.load_problem: str | None = None
+        self.started = time.monotonic()
 
     # -- collection -------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -84,19 +85,21 @@ class GradingPlugin:
             raise StudentFailure(f"{self.sub.display} defines no "
                                  f"{'function' if question.name[0].islower() else 'name'} "
                                  f"`{question.name}`; write it with exactly that name.")
-        return Student(self.process, self.sub.display, spec["timeout"],
-                       self.settings.limits.memory)
+        if time.monotonic() - self.started > self.settings.limits.submission_seconds:
+            raise StudentFailure(
+                f"Not run: grading {self.sub.display} used up its "
+                f"{self.settings.limits.submission_seconds:g} s; the tests before this one "
+                "took too long.")
+        return Student(self.process, self.sub.display, spec["timeout"])
 
     def _load_problem(self) -> str | None:
         """Load the submission once (in a worker) to learn what it defines."""
         if self.load_report is None and self.load_problem is None:
-            answer = Student(self.process, self.sub.display, 5.0,
-                             self.settings.limits.memory).outcome(
-                common.load_report, what=f"importing {self.sub.display}")
+            student = Student(self.process, self.sub.display, 5.0)
+            what = f"importing {self.sub.display}"
+            answer = student.outcome(common.load_report, what=what)
             if answer["status"] != "ok":
-                self.load_problem = Student(self.process, self.sub.display, 5.0,
-                                            self.settings.limits.memory).explain(
-                    answer, f"importing {self.sub.display}")
+                self.load_problem = student.explain(answer, what)
             else:
                 self.load_report = answer["result"]
                 if self.load_report.get("status") != "loaded":
@@ -197,10 +200,17 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
             result.questions = _all_failed(assignment, str(exc))
             result.seconds = time.monotonic() - started
             return result
-        from autograder import sandbox
-
-        launcher, result.sandbox = sandbox.choose(settings.sandbox, settings.limits)
-        process = StudentProcess(module_file, assignment.slug, settings.limits, launcher)
+        try:
+            box = sandbox.choose(settings.sandbox)
+            launch = box.launch(module_file, Path(scratch))
+        except (OSError, RuntimeError) as exc:
+            reason = f"grader error: the sandbox could not be set up ({exc})"
+            result.errors.append(reason)
+            result.questions = _all_failed(assignment, reason, status="error")
+            result.score, _ = total(result.questions)
+            return result
+        result.sandbox = box.name
+        process = StudentProcess(module_file, assignment.slug, settings.limits, launch)
         plugin = GradingPlugin(sub, assignment, process, settings)
         try:
             code = pytest.main(pytest_args(assignment, settings.public_only), plugins=[plugin])

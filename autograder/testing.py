@@ -75,11 +75,11 @@ def _error_text(error: dict, display: str) -> str:
 class Student:
     """The student's submission, as a test sees it: a process to run probes in."""
 
-    def __init__(self, process, display: str, timeout: float, memory: int) -> None:
+    def __init__(self, process, display: str, timeout: float) -> None:
         self._process = process
         self.display = display
         self.timeout = timeout
-        self.memory = memory
+        self.limits = process.limits
 
     def call(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
              **kwargs: Any) -> Any:
@@ -116,7 +116,7 @@ class Student:
         if status == "raised":
             error = answer["error"]
             if error.get("type") == "MemoryError":
-                gib = self.memory / 1024**3
+                gib = self.limits.memory / 1024**3
                 return (f"{what}: your code used more than {gib:g} GiB of memory "
                         f"({_error_text(error, self.display)}).")
             if error.get("type") == "SystemExit":
@@ -135,6 +135,12 @@ class Student:
                 if name == "SIGKILL":
                     return (f"{what}: the process was killed (SIGKILL), usually for using "
                             "too much memory or starting too many processes.")
+                if name == "SIGXCPU":
+                    return (f"{what}: your code used more than {self.limits.cpu} s of CPU "
+                            "time and was stopped.")
+                if name == "SIGXFSZ":
+                    return (f"{what}: your code wrote a file larger than "
+                            f"{self.limits.file_size // 1024**2} MB and was stopped.")
                 return f"{what}: the process crashed ({name})."
             return (f"{what}: the process exited with code {answer.get('code')} before "
                     "answering; did your code call os._exit() or sys.exit()?")

@@ -10,6 +10,7 @@ costs that call only, and the worker's process group is killed afterwards.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import importlib.util
 import json
@@ -129,7 +130,9 @@ def _worker(config: dict, request: dict, out_fd: int, channel: tuple[int, int]) 
         memory = config.get("memory")
         if memory:
             _setrlimit(resource.RLIMIT_AS, (memory, memory))
-        _setrlimit(resource.RLIMIT_CORE, (0, 0))
+        cpu = config.get("cpu")
+        if cpu:
+            _setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         answer = _run_probe(config, request, out_fd)
         try:
             payload = _dumps(answer, default=repr).encode()
@@ -146,8 +149,6 @@ def _set_dumpable(flag: bool) -> None:
     """A non-dumpable supervisor cannot be ptraced or have its /proc/PID/fd opened
     by the workers, which share its uid."""
     try:
-        import ctypes
-
         ctypes.CDLL(None, use_errno=True).prctl(4, int(flag), 0, 0, 0)  # PR_SET_DUMPABLE
     except (OSError, AttributeError):
         pass
@@ -222,12 +223,26 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
     return {"status": "died", "code": code, "signal": sig}
 
 
+def _confine(config: dict) -> None:
+    """Limits for this process and all it starts; then, if we were started as
+    root, become the sandbox's own uid for good (RLIMIT_NPROC binds it)."""
+    _setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _setrlimit(resource.RLIMIT_FSIZE, (config["file_size"], config["file_size"]))
+    uid = config.get("uid")
+    if uid is not None and os.geteuid() == 0:
+        _setrlimit(resource.RLIMIT_NPROC, (config["processes"], config["processes"]))
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+
 def main() -> None:
     """Serve probe calls until the grader closes the request pipe."""
     channel = (int(sys.argv[1]), int(sys.argv[2]))
     request_fd, answer_fd = channel
-    _set_dumpable(False)
     config = _pickle_loads(_read_frame(request_fd))
+    _confine(config)
+    _set_dumpable(False)
     # Import our probe modules once here, so that no worker pays for them.
     for name in config.get("preload", ()):
         importlib.import_module(name)
