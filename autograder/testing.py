@@ -123,6 +123,10 @@ class Student:
                 return (f"{what} called sys.exit() ({_error_text(error, self.display)}); "
                         "a function should return or raise, not end the program.")
             return f"{what} raised {_error_text(error, self.display)}."
+        if status == "timeout" and answer.get("processes", 0) >= 0.8 * self.limits.processes:
+            return (f"{what} did not finish within {answer['seconds']:g} s and had started "
+                    f"about {answer['processes']} processes (the limit is "
+                    f"{self.limits.processes}): does it fork without end?")
         if status == "timeout":
             return (f"{what} did not finish within {answer['seconds']:g} s: is there an "
                     "infinite loop, a blocking call, or a thread that never ends?")
@@ -144,6 +148,9 @@ class Student:
                 return f"{what}: the process crashed ({name})."
             return (f"{what}: the process exited with code {answer.get('code')} before "
                     "answering; did your code call os._exit() or sys.exit()?")
+        if status == "tampered":
+            return (f"{what}: something other than the grader's probe wrote to the grader's "
+                    "pipe, so this answer cannot be trusted and counts as failed.")
         if status == "unloadable":
             return f"{self.display} could not be loaded."
         return f"{what}: the student process gave an answer the grader does not understand."

@@ -53,3 +53,14 @@ def test_notebook_is_built_from_the_module(slug, tree):
     assert [(c.cell_type, c.source) for c in committed.cells] == [
         (c.cell_type, c.source) for c in built.cells
     ], f"rebuild it: python -m autograder.notebooks {folder / (slug + '.py')}"
+
+
+def test_test_modules_are_never_rewritten():
+    """Assertion rewriting would put pytest's explanation, with the expected
+    value, into a hidden test's feedback; every graded test module opts out."""
+    modules = [*(ROOT / "autograder" / "hidden").rglob("test_*.py"),
+               *(ROOT / "assignments").rglob("test_*.py")]
+    assert modules
+    for module in modules:
+        assert "PYTEST_DONT_REWRITE" in (ast.get_docstring(ast.parse(module.read_text())) or ""), (
+            module)

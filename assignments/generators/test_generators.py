@@ -3,6 +3,9 @@
     advpy check generators.py        (or generators.ipynb)
 
 The grader runs these and more: passing them all does not mean full marks.
+
+PYTEST_DONT_REWRITE: feedback is the assert message alone, never pytest's
+explanation (which would show a hidden test's expected answer).
 """
 
 from autograder.probes import generators as probe

@@ -6,8 +6,13 @@ the student's code, and returns JSON data (observations), never a verdict.
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import reprlib
+
+# Our own copy of the builtins, taken before any student code runs: a
+# submission that patches builtins (next, isinstance, ...) does not reach us.
+__builtins__ = dict(vars(builtins))
 
 _repr = reprlib.Repr()
 _repr.maxstring = 60

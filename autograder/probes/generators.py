@@ -3,13 +3,20 @@ pulls from its source, and what creating and advancing it costs."""
 
 from __future__ import annotations
 
+import builtins
 import inspect
-import sys
-import time
-import tracemalloc
 import types
+from sys import getsizeof
+from time import perf_counter
+from tracemalloc import get_traced_memory, reset_peak
+from tracemalloc import start as start_tracing
+from tracemalloc import stop as stop_tracing
 
 from autograder.probes.common import Source, is_iterator, jsonable, pull, short
+
+# Our own copy of the builtins, taken before any student code runs: a
+# submission that patches builtins (next, isinstance, ...) does not reach us.
+__builtins__ = dict(vars(builtins))
 from autograder.probes.common import call as call_value  # noqa: F401 - re-exported for tests
 
 # Taken before any student code runs: a submission that rebinds
@@ -59,12 +66,12 @@ def fresh_each_call(module, name: str) -> dict:
 def _traced(action) -> tuple[object, float, int]:
     """Run ``action()`` under tracemalloc: its result, seconds, and the peak
     of memory allocated above what was already allocated."""
-    tracemalloc.reset_peak()
-    before, _ = tracemalloc.get_traced_memory()
-    start = time.perf_counter()
+    reset_peak()
+    before, _ = get_traced_memory()
+    start = perf_counter()
     result = action()
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
+    seconds = perf_counter() - start
+    _, peak = get_traced_memory()
     return result, seconds, peak - before
 
 
@@ -72,14 +79,14 @@ def cost(module, name: str, args: tuple, take: int) -> dict:
     """Time and traced peak memory to create the object and pull ``take`` items,
     beside the same for a trivial generator of ours, in the same process."""
     function = getattr(module, name)
-    tracemalloc.start()
+    start_tracing()
     try:
         _, baseline_seconds, baseline_peak = _traced(
             lambda: pull(_trivial_range(args[0] if args else 0), take))
         (value, got), seconds, peak = _traced(
             lambda: (lambda v: (v, pull(iter(v), take)[0]))(function(*args)))
     finally:
-        tracemalloc.stop()
+        stop_tracing()
     return {"items": jsonable(got), "seconds": seconds, "peak": peak,
             "baseline_seconds": baseline_seconds, "baseline_peak": baseline_peak,
             **describe(value)}
@@ -97,18 +104,18 @@ def sizes(module, name: str, small: int, large: int) -> dict:
     a trivial generator on this interpreter."""
     function = getattr(module, name)
     a, b = function(small), function(large)
-    return {"small": sys.getsizeof(a), "large": sys.getsizeof(b),
-            "trivial": sys.getsizeof(_trivial()), "type": type(b).__name__}
+    return {"small": getsizeof(a), "large": getsizeof(b),
+            "trivial": getsizeof(_trivial()), "type": type(b).__name__}
 
 
 def count_cost(module, name: str, n: int) -> dict:
     """The value of ``name(n)`` and the traced peak memory of computing it."""
     function = getattr(module, name)
-    tracemalloc.start()
+    start_tracing()
     try:
         value, _, peak = _traced(lambda: function(n))
     finally:
-        tracemalloc.stop()
+        stop_tracing()
     return {"value": jsonable(value), "type": type(value).__name__, "peak": peak}
 
 

@@ -10,6 +10,7 @@ costs that call only, and the worker's process group is killed afterwards.
 
 from __future__ import annotations
 
+import builtins
 import ctypes
 import importlib
 import importlib.util
@@ -24,6 +25,11 @@ import time
 import traceback
 
 from autograder.probes import wire
+
+# Our own copy of the builtins, taken before any student code runs: a
+# submission that patches builtins (len, isinstance, ...) does not reach us.
+__builtins__ = dict(vars(builtins))
+_ORIGINAL_BUILTINS = dict(vars(builtins))
 
 # Taken before any student code runs, so that a submission that patches these
 # names cannot change how we talk to the grader.
@@ -89,7 +95,12 @@ def load(config: dict) -> tuple[object | None, dict]:
         return None, {"status": "failed", "error": _describe_exception(exc, path)}
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            # importlib and traceback look builtins up at call time: undo
+            # whatever the submission did to them before we go on.
+            vars(builtins).update(_ORIGINAL_BUILTINS)
     except SyntaxError as exc:
         report = {
             "status": "failed",
@@ -107,6 +118,10 @@ def load(config: dict) -> tuple[object | None, dict]:
 def _run_probe(config: dict, request: dict, out_fd: int) -> dict:
     probe_module, probe_name = request["probe"]
     probe = getattr(importlib.import_module(probe_module), probe_name)
+    # The submission gets fresh copies of our modules if it imports them, so
+    # patching them cannot change the probe that judges it.
+    for name in [n for n in sys.modules if n == "autograder" or n.startswith("autograder.")]:
+        del sys.modules[name]
     module, report = load(config)
     if (probe_module, probe_name) == ("autograder.probes.common", "load_report"):
         return {"status": "ok", "result": report}
@@ -114,13 +129,17 @@ def _run_probe(config: dict, request: dict, out_fd: int) -> dict:
     if module is None:
         return {"status": "unloadable", "report": report}
     try:
-        result = probe(module, *request["args"], **request["kwargs"])
+        try:
+            result = probe(module, *request["args"], **request["kwargs"])
+        finally:
+            vars(builtins).update(_ORIGINAL_BUILTINS)
     except BaseException as exc:  # noqa: BLE001 - reported to the judge as the student's exception
         return {"status": "raised", "error": _describe_exception(exc, config["path"])}
     return {"status": "ok", "result": result}
 
 
-def _worker(config: dict, request: dict, out_fd: int, channel: tuple[int, int]) -> None:
+def _worker(config: dict, request: dict, out_fd: int, channel: tuple[int, int],
+            nonce: str) -> None:
     """In the forked child: drop the channel, limit, load, run the probe, answer, vanish."""
     try:
         for fd in channel:
@@ -133,14 +152,23 @@ def _worker(config: dict, request: dict, out_fd: int, channel: tuple[int, int]) 
         cpu = config.get("cpu")
         if cpu:
             _setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        answer = _run_probe(config, request, out_fd)
+        try:
+            answer = _run_probe(config, request, out_fd)
+        except BaseException as exc:  # noqa: BLE001 - e.g. the submission broke our probe
+            answer = {"status": "raised", "error": _describe_exception(exc, config["path"])}
+        # The standard library we answer with (json) looks builtins up at call
+        # time: undo whatever the submission did to them.
+        vars(builtins).update(_ORIGINAL_BUILTINS)
+        answer["nonce"] = nonce
         try:
             payload = _dumps(answer, default=repr).encode()
         except (TypeError, ValueError, RecursionError):
             payload = _dumps({"status": "raised", "error": {
                 "type": "ValueError", "message": "the result could not be reported",
-                "where": None}}).encode()
+                "where": None}, "nonce": nonce}).encode()
         _write_frame(out_fd, payload)
+    except BaseException:  # noqa: BLE001 - the supervisor reports a worker that did not answer
+        traceback.print_exc()
     finally:
         _exit(0)
 
@@ -152,6 +180,39 @@ def _set_dumpable(flag: bool) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(4, int(flag), 0, 0, 0)  # PR_SET_DUMPABLE
     except (OSError, AttributeError):
         pass
+
+
+_dropped = []  # set once by _confine: whether this process runs as the sandbox's own uid
+
+
+def _count_processes() -> int:
+    """How many other processes run as the sandbox uid (a fork bomb's size)."""
+    if not _dropped:
+        return 0
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                count += os.stat(f"/proc/{entry}").st_uid == _dropped[0]
+            except OSError:
+                pass
+    return count
+
+
+def _kill_strays() -> None:
+    """End whatever the worker left behind, setsid() daemons included: as the
+    sandbox's own uid, kill(-1) reaches every process of that uid but this one."""
+    if _dropped:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        while True:
+            try:
+                if _waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
 
 
 def _reap(pid: int) -> tuple[int | None, int | None]:
@@ -166,11 +227,20 @@ def _reap(pid: int) -> tuple[int | None, int | None]:
 
 
 def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
+    """Run one probe call in a fresh worker and return its answer with a status.
+
+    The worker's pipe must carry the LOADED marker first (unless the call only
+    asks what loaded), then exactly one frame holding this call's nonce; a
+    submission that writes its own frames to the pipe fails the call instead
+    of passing it.
+    """
     read_fd, write_fd = os.pipe()
+    nonce = os.urandom(12).hex()
+    marker_expected = request["probe"][1] != "load_report"
     pid = _fork()
     if pid == 0:
         os.close(read_fd)
-        _worker(config, request, write_fd, channel)
+        _worker(config, request, write_fd, channel, nonce)
     os.close(write_fd)
     timeout = float(request.get("timeout", 5.0))
     load_timeout = float(config.get("load_timeout", 10.0))
@@ -190,26 +260,41 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
         if not chunk:
             phase = "done"
             break
-        if loaded_at is None and chunk.startswith(LOADED):
+        buffer += chunk
+        if marker_expected and loaded_at is None and len(buffer) >= len(LOADED):
+            if not buffer.startswith(LOADED):
+                phase = "done"  # something other than our worker wrote first
+                break
             loaded_at = _monotonic()
             deadline = loaded_at + timeout
             phase = "probe"
-            chunk = chunk[len(LOADED):]
-        buffer += chunk
+            buffer = buffer[len(LOADED):]
+        if (loaded_at or not marker_expected) and len(buffer) >= wire.HEADER.size:
+            (size,) = wire.HEADER.unpack(buffer[: wire.HEADER.size])
+            if len(buffer) >= wire.HEADER.size + size:
+                # A whole answer: do not wait for end of file, which a
+                # process that inherited the pipe could hold off forever.
+                phase = "done"
+                break
         if len(buffer) > RESULT_LIMIT:
             phase = "done"
             break
     os.close(read_fd)
     end = _monotonic()
+    crowd = _count_processes() if phase != "done" else 0
     code, sig = _reap(pid)
+    _kill_strays()
     if phase == "load":
         return {"status": "load-timeout", "seconds": load_timeout}
     if phase == "probe":
-        return {"status": "timeout", "seconds": timeout}
+        return {"status": "timeout", "seconds": timeout, "processes": crowd}
     if len(buffer) > RESULT_LIMIT:
         return {"status": "raised", "error": {
             "type": "OutputError", "message": "the result was too large to report", "where": None}}
-    if len(buffer) >= wire.HEADER.size:
+    if not buffer and (code != 0 or sig):
+        return {"status": "died", "code": code, "signal": sig}
+    answer = None
+    if len(buffer) >= wire.HEADER.size and (loaded_at or not marker_expected):
         (size,) = wire.HEADER.unpack(buffer[: wire.HEADER.size])
         body = buffer[wire.HEADER.size:]
         if len(body) == size:
@@ -217,10 +302,12 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
                 answer = _loads(body)
             except ValueError:
                 answer = None
-            if isinstance(answer, dict):
-                answer["elapsed"] = end - (loaded_at or started)
-                return answer
-    return {"status": "died", "code": code, "signal": sig}
+    if isinstance(answer, dict) and answer.pop("nonce", None) == nonce:
+        answer["elapsed"] = end - (loaded_at or started)
+        return answer
+    if not buffer:
+        return {"status": "died", "code": code, "signal": sig}
+    return {"status": "tampered"}
 
 
 def _confine(config: dict) -> None:
@@ -234,6 +321,7 @@ def _confine(config: dict) -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+        _dropped.append(uid)
 
 
 def main() -> None:

@@ -7,8 +7,13 @@ unpickle what an untrusted process wrote.
 
 from __future__ import annotations
 
+import builtins
 import os
 import struct
+
+# Our own copy of the builtins, taken before any student code runs: a
+# submission that patches builtins (len, isinstance, ...) does not reach us.
+__builtins__ = dict(vars(builtins))
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 8 * 1024 * 1024

@@ -2,6 +2,9 @@
 
 Feedback says what is checked and what the student's code did, never the
 expected answer of a hidden test.
+
+PYTEST_DONT_REWRITE: feedback is the assert message alone, never pytest's
+explanation (which would show a hidden test's expected answer).
 """
 
 from autograder.probes import generators as probe
