@@ -161,6 +161,8 @@ def discover(paths: list[Path], assignment: str | None, scratch: Path) -> list[S
                         entry.name, sub.assignment)
                     found.append(sub)
     for sub in found:
+        if sub.assignment is None and sub.source is not None:
+            sub.assignment = infer_assignment(sub.source)
         if sub.source is None and not sub.problems:
             sub.problems.append(f"{sub.path}: holds no .py or .ipynb file to grade")
         if sub.assignment is None and not sub.problems:
