@@ -1,0 +1,88 @@
+"""Benchmark: grading one generators submission end to end, and what the sandbox adds.
+
+    python tests/bench_grader.py [--runs 7]
+
+Prints a table: median and best wall time of `advpy grade FILE --format json`
+(a fresh process each run, as an instructor runs it), the grader's peak
+memory (max RSS of the `advpy` process; the student processes are separate),
+and the sandbox's cost: the same in-process grading with `--sandbox none`
+against bubblewrap. Targets: at most 1.0 s wall, 150 MB, and 50 ms for the
+sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = {
+    "generators.py (reference)": ROOT / "solutions" / "generators" / "generators.py",
+    "generators.ipynb (reference)": ROOT / "solutions" / "generators" / "generators.ipynb",
+    "generators.py (stub)": ROOT / "assignments" / "generators" / "generators.py",
+}
+
+
+def cli_run(path: Path, sandbox: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one `advpy grade` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), "--format", "json",
+                    "--sandbox", sandbox], check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def in_process(path: Path, sandbox: str, runs: int) -> list[float]:
+    from autograder import api
+    from autograder.engine import Settings
+
+    api.grade([path], settings=Settings(sandbox=sandbox))  # warm imports
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        api.grade([path], settings=Settings(sandbox=sandbox))
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    console = Console()
+    table = Table(title=f"grading one generators submission ({os.cpu_count()} CPUs, "
+                        f"{args.runs} runs each)")
+    for column in ("submission", "sandbox", "median s", "best s", "grader peak MB"):
+        table.add_column(column, justify="right" if column != "submission" else "left")
+    for label, path in FILES.items():
+        runs = [cli_run(path, "auto") for _ in range(args.runs)]
+        table.add_row(label, "auto", f"{statistics.median(r[0] for r in runs):.3f}",
+                      f"{min(r[0] for r in runs):.3f}", f"{max(r[1] for r in runs):.0f}")
+    console.print(table)
+
+    overhead = Table(title="what the sandbox adds (in-process grading, reference .py)")
+    for column in ("sandbox", "median s", "best s"):
+        overhead.add_column(column, justify="right")
+    medians = {}
+    for sandbox in ("none", "bubblewrap"):
+        times = in_process(FILES["generators.py (reference)"], sandbox, args.runs)
+        medians[sandbox] = statistics.median(times)
+        overhead.add_row(sandbox, f"{medians[sandbox]:.3f}", f"{min(times):.3f}")
+    overhead.add_row("difference", f"{(medians['bubblewrap'] - medians['none']) * 1000:+.0f} ms",
+                     "")
+    console.print(overhead)
+
+
+if __name__ == "__main__":
+    main()
