@@ -1,0 +1,181 @@
+"""The otter-grader plugin that makes otter's grades advpy's grades.
+
+The autograder zip that ``advpy export otter`` writes names this plugin in
+its ``otter_config.json``. When otter grades a submission (``otter run`` or
+Gradescope), the plugin, in otter's own process:
+
+1. hides the copy of advpy that the zip carries (it holds the hidden tests)
+   from the student process;
+2. grades the submission file with advpy's engine: a sandboxed student
+   process, every test (hidden ones included), the same code path and the
+   same scores as ``advpy grade``;
+3. hands otter's kernel an empty notebook: the student's code never runs in
+   otter's shared kernel, where it could hang the grading or reach the
+   grader, and otter's test files read advpy's verdicts instead;
+4. after otter's run, puts advpy's results in otter's results, question by
+   question, and adds advpy's notes for the student (load errors, grader
+   errors, and, where a test measures speedup, how many CPUs it had).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from otter.plugins import AbstractOtterPlugin
+
+from autograder.exporters.otter_checks import RESULTS_ENV, OtterTest, tests_of
+
+# Assignments whose tests measure parallel speedup: on fewer than two CPUs
+# they judge from evidence of concurrency, and the student is told so.
+SPEEDUP_ASSIGNMENTS = ("processes",)
+BUNDLED_PACKAGE = "advpy"  # the folder under files/ in the zip
+
+
+def cpu_budget() -> float:
+    """The CPUs this process may really use: its affinity, capped by a cgroup
+    CPU quota (Gradescope's default is half a CPU)."""
+    try:
+        budget = float(len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        budget = float(os.cpu_count() or 1)
+    quotas = [("/sys/fs/cgroup/cpu.max", None),
+              ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+              ("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us",
+               "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us")]
+    for quota_file, period_file in quotas:
+        try:
+            if period_file is None:
+                quota, period = Path(quota_file).read_text().split()[:2]
+            else:
+                quota = Path(quota_file).read_text().strip()
+                period = Path(period_file).read_text().strip()
+        except (OSError, ValueError):
+            continue
+        if quota not in ("max", "-1") and float(period) > 0:
+            budget = min(budget, float(quota) / float(period))
+        break
+    return budget
+
+
+def cpu_note(slug: str, budget: float | None = None) -> str | None:
+    """What the student is told when speedup cannot be measured here."""
+    budget = cpu_budget() if budget is None else budget
+    if slug not in SPEEDUP_ASSIGNMENTS or budget >= 2:
+        return None
+    return (f"This grading machine gave your submission {budget:g} CPU, too few to measure a "
+            "parallel speedup. The tests that would measure speedup judged instead from "
+            "evidence that your code ran work concurrently in distinct processes.")
+
+
+def otter_test_file(qid: str, tests: list[OtterTest]):
+    """An otter test file for question ``qid`` holding ``tests`` and their results."""
+    from otter.test_files import ExceptionTestFile
+    from otter.test_files.abstract_test import TestCase, TestCaseResult
+
+    cases = [TestCase(name=t.name, body=None, hidden=t.hidden, points=t.points,
+                      success_message=t.note, failure_message=None) for t in tests]
+    test_file = ExceptionTestFile(qid, f"tests/{qid}.py", cases, all_or_nothing=False)
+    test_file.test_case_results = [
+        TestCaseResult(test_case=case, passed=t.passed,
+                       message="✅ Test case passed" if t.passed else f"❌ {t.feedback}")
+        for case, t in zip(cases, tests, strict=True)]
+    return test_file
+
+
+class AdvpyPlugin(AbstractOtterPlugin):
+    """Configured in otter_config.json as
+    ``{"autograder.exporters.otter_plugin.AdvpyPlugin": {"assignment": SLUG}}``."""
+
+    result: dict | None = None
+    seconds: float = 0.0
+    sandbox: str = ""
+    warnings: list[str]
+
+    @property
+    def slug(self) -> str:
+        return self.plugin_config["assignment"]
+
+    def _grading_root(self) -> Path:
+        """``/autograder`` on Gradescope; a temporary copy of it under ``otter run``."""
+        return Path(self.submission_path).resolve().parent.parent
+
+    def _hide_bundled_package(self) -> None:
+        """The zip's copy of advpy holds the hidden tests: otter copied it next
+        to the submission; remove that copy, and make the one in source/
+        readable to its owner only, before any student code runs."""
+        root = self._grading_root()
+        copied = root / "submission" / BUNDLED_PACKAGE
+        if copied.is_dir():
+            shutil.rmtree(copied, ignore_errors=True)
+        for folder in (root / "source" / "files" / BUNDLED_PACKAGE, root / "source" / "files"):
+            if folder.is_dir():
+                os.chmod(folder, 0o700)
+
+    def _check_version(self) -> None:
+        from autograder.exporters.otter import fingerprint
+
+        self.warnings = []
+        wanted = self.plugin_config.get("fingerprint")
+        if wanted and wanted != fingerprint(self.slug):
+            self.warnings.append(
+                "advpy installed here differs from the advpy this autograder zip was made "
+                "with: the grades come from the installed one. Install the zip's copy "
+                "(pip install files/advpy) or export the zip again.")
+
+    def grade(self) -> dict:
+        """Grade the submission with advpy's engine, once."""
+        if self.result is None:
+            from autograder import api
+
+            self._hide_bundled_package()
+            self._check_version()
+            started = time.monotonic()
+            graded = api.grade([Path(self.submission_path)], assignment=self.slug)[0]
+            self.seconds = time.monotonic() - started
+            self.sandbox = graded.sandbox
+            self.result = graded.to_json()
+            scratch = tempfile.mkdtemp(prefix="advpy-otter-")
+            path = Path(scratch) / "results.json"
+            path.write_text(json.dumps(self.result), encoding="utf-8")
+            os.environ[RESULTS_ENV] = str(path)  # otter's kernel inherits it
+        return self.result
+
+    def before_execution(self, submission):
+        """Grade, and give otter's kernel nothing of the student's to run."""
+        self.grade()
+        if isinstance(submission, str):
+            return "pass\n"
+        empty = nbformat.v4.new_notebook()
+        empty.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
+                                        "name": "python3"}
+        return empty
+
+    def after_grading(self, results) -> None:
+        """advpy's verdicts are the grades, question by question."""
+        result = self.grade()
+        if getattr(results, "_catastrophic_error", None) is not None:
+            results._catastrophic_error = None  # our results do not depend on otter's kernel
+        results.results = {q["id"]: otter_test_file(q["id"], tests_of(result, q["id"],
+                                                                      grading=True))
+                           for q in result["questions"]}
+        notes = list(result.get("errors", []))
+        note = cpu_note(self.slug)
+        if note:
+            notes.append(note)
+        if notes:
+            results.set_output("\n\n".join(notes))
+
+    def generate_report(self) -> str:
+        result = self.grade()
+        lines = [f"advpy graded {Path(self.submission_path).name} as {self.slug}: "
+                 f"{result['score']:g}/{result['max_score']:g} in {self.seconds:.1f} s "
+                 f"(sandbox: {self.sandbox}, CPUs available: {cpu_budget():g})"]
+        lines += [f"WARNING: {w}" for w in getattr(self, "warnings", [])]
+        lines += [f"! {e}" for e in result.get("errors", [])]
+        return "\n".join(lines)
