@@ -46,6 +46,7 @@ class Limits:
     file_size: int = 64 * 1024 * 1024  # largest file it may write (RLIMIT_FSIZE)
     load_timeout: float = 10.0  # seconds to import the submission
     submission_seconds: float = 300.0  # wall-clock budget of the whole submission
+    submission_cpu: float = 300.0  # CPU seconds of all its probe calls together
     output: int = 64 * 1024  # bytes of its output the grader keeps
     grace: float = 5.0
 
@@ -78,6 +79,7 @@ class StudentProcess:
                                        cwd=str(self.module_path.parent))
         self._proc: subprocess.Popen | None = None
         self._output = _Output(self.limits.output)
+        self.cpu_used = 0.0
 
     @property
     def output(self) -> str:
@@ -90,8 +92,8 @@ class StudentProcess:
         request_r, request_w = os.pipe()
         answer_r, answer_w = os.pipe()
         launch = self.launch
-        argv = [*launch.prefix, sys.executable, "-I", "-c", BOOT, launch.package_root,
-                str(request_r), str(answer_w)]
+        argv = launch.command([sys.executable, "-I", "-c", BOOT, launch.package_root,
+                               str(request_r), str(answer_w)])
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
                "HOME": launch.cwd, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
                **launch.env}
@@ -136,6 +138,8 @@ class StudentProcess:
             answer = json.loads(frame)
             if not isinstance(answer, dict) or not isinstance(answer.get("status"), str):
                 raise ChannelBroken("the answer was not a status report")
+            if isinstance(answer.get("cpu"), (int, float)):
+                self.cpu_used += max(0.0, float(answer["cpu"]))
             return answer
         except (OSError, ValueError, wire.FrameTooLarge) as exc:
             self.close()

@@ -90,6 +90,10 @@ class GradingPlugin:
                 f"Not run: grading {self.sub.display} used up its "
                 f"{self.settings.limits.submission_seconds:g} s; the tests before this one "
                 "took too long.")
+        if self.process.cpu_used > self.settings.limits.submission_cpu:
+            raise StudentFailure(
+                f"Not run: {self.sub.display} used up its {self.settings.limits.submission_cpu:g} "
+                "s of CPU time in the tests before this one.")
         return Student(self.process, self.sub.display, spec["timeout"])
 
     def _load_problem(self) -> str | None:
@@ -202,7 +206,7 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
             return result
         try:
             box = sandbox.choose(settings.sandbox)
-            launch = box.launch(module_file, Path(scratch))
+            launch = box.launch(module_file, Path(scratch), settings.limits)
         except (OSError, RuntimeError) as exc:
             reason = f"grader error: the sandbox could not be set up ({exc})"
             result.errors.append(reason)
@@ -216,6 +220,8 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
             code = pytest.main(pytest_args(assignment, settings.public_only), plugins=[plugin])
         finally:
             process.close()
+            if launch.cgroup:
+                launch.cgroup.remove()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         reason = f"grader error: the tests could not run (pytest exit status {int(code)})"
         result.errors.append(reason)

@@ -14,11 +14,14 @@ unreadable to that uid. ``none``: a plain child process (for debugging).
 
 from __future__ import annotations
 
+import itertools
 import os
+import shlex
 import shutil
 import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +31,7 @@ INSIDE_ROOT = "/opt/advpy"
 INSIDE_SUBMISSION = "/submission"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 UID_BASE = 60000
+_counter = itertools.count()
 
 
 @dataclass
@@ -40,7 +44,75 @@ class Launch:
     cwd: str
     uid: int | None = None
     env: dict[str, str] = field(default_factory=dict)
-    cleanup: list[Path] = field(default_factory=list)
+    cgroup: Cgroup | None = None
+
+    def command(self, argv: list[str]) -> list[str]:
+        """The whole command: join the cgroup (if any), then the wrapper, then argv."""
+        joins = self.cgroup.join_command() if self.cgroup else []
+        return [*joins, *self.prefix, *argv]
+
+
+@dataclass
+class Cgroup:
+    """A memory and pids cgroup (v2, or v1 controllers) around one student
+    process tree, where this machine lets us make one: the memory limit then
+    holds for the whole submission, not only for each of its processes."""
+
+    dirs: list[Path]
+
+    @classmethod
+    def create(cls, memory: int, pids: int) -> Cgroup | None:
+        name = f"advpy-{os.getpid()}-{next(_counter)}"
+        unified = Path("/sys/fs/cgroup")
+        made: list[Path] = []
+        try:
+            if (unified / "cgroup.controllers").is_file():
+                controllers = (unified / "cgroup.subtree_control").read_text().split()
+                if not {"memory", "pids"} <= set(controllers):
+                    return None
+                made.append(unified / name)
+                made[0].mkdir()
+                (made[0] / "memory.max").write_text(str(memory))
+                (made[0] / "memory.swap.max").write_text("0")
+                (made[0] / "pids.max").write_text(str(pids))
+            else:
+                for controller, file, value in (("memory", "memory.limit_in_bytes", memory),
+                                                 ("pids", "pids.max", pids)):
+                    folder = unified / controller / name
+                    folder.mkdir()
+                    made.append(folder)
+                    (folder / file).write_text(str(value))
+        except OSError:
+            cls(made).remove()
+            return None
+        return cls(made)
+
+    def join_command(self) -> list[str]:
+        script = " && ".join(f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}"
+                             for d in self.dirs)
+        return ["/bin/sh", "-c", script + ' && exec "$@"', "sh"]
+
+    def oom_killed(self) -> bool:
+        for folder in self.dirs:
+            for file, key in (("memory.events", "oom_kill"), ("memory.oom_control", "oom_kill")):
+                try:
+                    fields = dict(line.split() for line in (folder / file).read_text().splitlines())
+                except (OSError, ValueError):
+                    continue
+                if int(fields.get(key, 0)):
+                    return True
+        return False
+
+    def remove(self) -> None:
+        for folder in self.dirs:
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)  # its last processes are still being reaped
 
 
 def sandbox_uid() -> int | None:
@@ -105,7 +177,7 @@ class Bubblewrap:
     name: str = "bubblewrap"
     tmp_bytes: int = 256 * 1024 * 1024
 
-    def launch(self, module_path: Path, scratch: Path) -> Launch:
+    def launch(self, module_path: Path, scratch: Path, limits) -> Launch:
         stub = scratch / "advpy-stub"
         (stub / "autograder" / "probes").mkdir(parents=True, exist_ok=True)
         (stub / "autograder" / "__init__.py").write_text("")
@@ -135,7 +207,7 @@ class Bubblewrap:
                  "--"]
         return Launch(prefix=args, package_root=INSIDE_ROOT,
                       module_path=f"{INSIDE_SUBMISSION}/{module_path.name}", cwd=str(scratch),
-                      uid=sandbox_uid())
+                      uid=sandbox_uid(), cgroup=Cgroup.create(limits.memory, limits.processes))
 
 
 @dataclass
@@ -144,7 +216,7 @@ class Process:
 
     name: str = "process"
 
-    def launch(self, module_path: Path, scratch: Path) -> Launch:
+    def launch(self, module_path: Path, scratch: Path, limits) -> Launch:
         _world_readable(module_path.parent)
         uid = sandbox_uid() if _others_can_run_python() else None
         if uid is None and os.geteuid() == 0:
@@ -157,7 +229,8 @@ class Process:
             os.chmod(scratch, 0o711)
         package_root = _probe_copy(scratch)
         return Launch(prefix=[], package_root=str(package_root), module_path=str(module_path),
-                      cwd=str(home), uid=uid, env={"HOME": str(home), "TMPDIR": str(home)})
+                      cwd=str(home), uid=uid, env={"HOME": str(home), "TMPDIR": str(home)},
+                      cgroup=Cgroup.create(limits.memory, limits.processes))
 
 
 @dataclass
@@ -166,7 +239,7 @@ class Plain:
 
     name: str = "none"
 
-    def launch(self, module_path: Path, scratch: Path) -> Launch:
+    def launch(self, module_path: Path, scratch: Path, limits=None) -> Launch:
         return Launch(prefix=[], package_root=str(PACKAGE.parent), module_path=str(module_path),
                       cwd=str(module_path.parent))
 

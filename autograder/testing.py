@@ -136,6 +136,10 @@ class Student:
         if status == "died":
             if answer.get("signal"):
                 name = _signal_name(answer["signal"])
+                cgroup = getattr(getattr(self._process, "launch", None), "cgroup", None)
+                if name == "SIGKILL" and cgroup is not None and cgroup.oom_killed():
+                    gib = self.limits.memory / 1024**3
+                    return f"{what}: your code used more than {gib:g} GiB of memory."
                 if name == "SIGKILL":
                     return (f"{what}: the process was killed (SIGKILL), usually for using "
                             "too much memory or starting too many processes.")

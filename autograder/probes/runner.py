@@ -215,15 +215,17 @@ def _kill_strays() -> None:
                 break
 
 
-def _reap(pid: int) -> tuple[int | None, int | None]:
+def _reap(pid: int) -> tuple[int | None, int | None, float]:
+    """Kill the worker's group, wait for the worker: (exit code, signal, CPU seconds)."""
     try:
         _killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    _, status = _waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
+    cpu = usage.ru_utime + usage.ru_stime
     if os.WIFSIGNALED(status):
-        return None, os.WTERMSIG(status)
-    return os.WEXITSTATUS(status), None
+        return None, os.WTERMSIG(status), cpu
+    return os.WEXITSTATUS(status), None, cpu
 
 
 def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
@@ -282,8 +284,18 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
     os.close(read_fd)
     end = _monotonic()
     crowd = _count_processes() if phase != "done" else 0
-    code, sig = _reap(pid)
+    code, sig, cpu = _reap(pid)
     _kill_strays()
+    answer = _judge_buffer(buffer, phase, loaded_at, marker_expected, nonce, code, sig,
+                           timeout, load_timeout, crowd)
+    answer["elapsed"] = end - (loaded_at or started)
+    answer["cpu"] = cpu
+    return answer
+
+
+def _judge_buffer(buffer: bytes, phase: str, loaded_at, marker_expected: bool, nonce: str,
+                  code, sig, timeout: float, load_timeout: float, crowd: int) -> dict:
+    """What the worker's pipe says: an answer, or why there is none."""
     if phase == "load":
         return {"status": "load-timeout", "seconds": load_timeout}
     if phase == "probe":
@@ -303,7 +315,6 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
             except ValueError:
                 answer = None
     if isinstance(answer, dict) and answer.pop("nonce", None) == nonce:
-        answer["elapsed"] = end - (loaded_at or started)
         return answer
     if not buffer:
         return {"status": "died", "code": code, "signal": sig}
