@@ -19,6 +19,10 @@ from autograder.probes import common
 from autograder.submissions import Submission, SubmissionError, prepare
 from autograder.testing import Student, StudentFailure, split_points
 
+# After this many time-outs in one question, its other tests are not run: a
+# hang costs its question, not minutes of everyone's grading.
+TIMEOUTS_PER_QUESTION = 2
+
 
 @dataclass
 class Settings:
@@ -60,6 +64,7 @@ class GradingPlugin:
         self.load_report: dict | None = None
         self.load_problem: str | None = None
         self.started = time.monotonic()
+        self.timeouts: dict[str, int] = {}
 
     # -- collection -------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -118,6 +123,10 @@ class GradingPlugin:
     # -- running ----------------------------------------------------------
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         spec = _spec(item)
+        if self.timeouts.get(spec["question"], 0) >= TIMEOUTS_PER_QUESTION:
+            raise StudentFailure(
+                f"Not run: {TIMEOUTS_PER_QUESTION} earlier tests of {spec['question']} did not "
+                "finish in time, so the rest of this question is not run (it would only wait).")
         by_name = {i.name: i for i in self.items}
         for needed in spec["after"]:
             outcome = self.outcomes.get(by_name[needed].nodeid) if needed in by_name else None
@@ -136,6 +145,9 @@ class GradingPlugin:
                 self.outcomes[item.nodeid] = _Outcome("passed", "")
             return
         error = excinfo.value
+        if isinstance(error, StudentFailure) and error.kind == "timeout":
+            question = _spec(item)["question"]
+            self.timeouts[question] = self.timeouts.get(question, 0) + 1
         if isinstance(error, AssertionError):
             self.outcomes[item.nodeid] = _Outcome("failed", str(error) or "the check failed")
         else:

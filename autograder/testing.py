@@ -35,7 +35,12 @@ class Question:
 
 
 class StudentFailure(AssertionError):
-    """The student's code is at fault; the message is the feedback."""
+    """The student's code is at fault; the message is the feedback. ``kind``
+    is the answer's status when the call itself failed (timeout, died, ...)."""
+
+    def __init__(self, message: str, kind: str = "failed") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def check(question: str, *, weight: float = 1.0, hidden: bool = True,
@@ -93,7 +98,7 @@ class Student:
         answer = self.outcome(probe, *args, what=what, timeout=timeout, **kwargs)
         if answer["status"] == "ok":
             return answer["result"]
-        raise StudentFailure(self.explain(answer, what))
+        raise StudentFailure(self.explain(answer, what), kind=answer["status"])
 
     def outcome(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
                 **kwargs: Any) -> dict:
