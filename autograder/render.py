@@ -33,7 +33,9 @@ def class_table(results: list[SubmissionResult], console: Console) -> None:
         ids: list[str] = []
         for result in group:
             ids.extend(q.id for q in result.questions if q.id not in ids)
-        table = Table(title=f"{assignment}: {len(group)} submission(s)")
+        boxes = sorted({r.sandbox for r in group})
+        table = Table(title=f"{assignment}: {len(group)} submission(s), "
+                            f"sandbox: {', '.join(boxes)}")
         table.add_column("student", overflow="fold", max_width=28)
         for qid in ids:
             table.add_column(qid, justify="right")
