@@ -64,3 +64,11 @@ def test_test_modules_are_never_rewritten():
     for module in modules:
         assert "PYTEST_DONT_REWRITE" in (ast.get_docstring(ast.parse(module.read_text())) or ""), (
             module)
+
+
+def test_probe_modules_keep_their_own_builtins():
+    """A submission that patches builtins must not reach our probes (DEVELOPING.md)."""
+    for module in (ROOT / "autograder" / "probes").glob("*.py"):
+        if module.name == "__init__.py":
+            continue
+        assert "__builtins__ = dict(vars(builtins))" in module.read_text(), module

@@ -8,8 +8,13 @@ reference (``<slug>.func``) under every multiprocessing start method.
 from __future__ import annotations
 
 import ast
+import builtins
 import multiprocessing
 import traceback
+
+# Our own copy of the builtins: a cell that patches them does not change how
+# we run the next cells.
+__builtins__ = dict(vars(builtins))
 
 # Statements a spawned or forkserver child re-runs when it imports the module
 # to find a function: definitions, not the demos of the notebook, which would
