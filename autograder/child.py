@@ -36,6 +36,10 @@ class ChannelBroken(Exception):
     """The student process stopped answering, or answered nonsense."""
 
 
+class SandboxFailed(RuntimeError):
+    """The student process could not start: the grader's fault, never the student's."""
+
+
 @dataclass
 class Limits:
     """What one submission may use. Every field is named in the feedback when hit."""
@@ -112,6 +116,12 @@ class StudentProcess:
                   "file_size": limits.file_size, "load_timeout": limits.load_timeout,
                   "preload": PROBE_MODULES}
         wire.write_frame(self._request_fd, _pickle(config))
+        ready, _, _ = select.select([self._answer_fd], [], [], 30)
+        frame = wire.read_frame(self._answer_fd) if ready else None
+        if frame is None or json.loads(frame).get("status") != "ready":
+            self.close()
+            time.sleep(0.1)
+            raise SandboxFailed(f"the student process did not start: {self.output[-500:]!r}")
 
     def call(self, probe, args: tuple = (), kwargs: dict | None = None,
              timeout: float = 5.0) -> dict:

@@ -130,6 +130,8 @@ class GradingPlugin:
         by_name = {i.name: i for i in self.items}
         for needed in spec["after"]:
             outcome = self.outcomes.get(by_name[needed].nodeid) if needed in by_name else None
+            if outcome is not None and outcome.status == "error":
+                raise RuntimeError(f"not run: “{_title(by_name[needed])}” had a grader error")
             if outcome is None or outcome.status != "passed":
                 raise StudentFailure(
                     f"Not run: this test needs “{_title(by_name[needed])}” to pass first."

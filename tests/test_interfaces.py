@@ -151,3 +151,23 @@ def test_jobs_give_the_same_scores(tmp_path, jobs):
     one = [r.score for r in api.grade([tmp_path], assignment="generators")]
     many = [r.score for r in api.grade([tmp_path], assignment="generators", jobs=jobs)]
     assert one == many == [18.0, 16.0, 17.5]
+
+
+def test_a_sandbox_that_cannot_start_is_a_grader_error(monkeypatch):
+    """Never the student's loss: every test is a loud grader error, with its points."""
+    from autograder import sandbox
+    from autograder.engine import Settings
+
+    real = sandbox.Plain.launch
+
+    def broken(self, module_path, scratch, limits=None):
+        launch = real(self, module_path, scratch, limits)
+        launch.prefix = ["/bin/false"]
+        return launch
+
+    monkeypatch.setattr(sandbox.Plain, "launch", broken)
+    result = api.grade([GOOD], settings=Settings(sandbox="none"))[0]
+    statuses = {t.status for q in result.questions for t in q.tests}
+    assert statuses == {"error"}
+    assert result.score == result.max_score and result.has_grader_errors
+    assert any("did not start" in e for e in result.errors)

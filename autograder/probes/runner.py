@@ -345,6 +345,7 @@ def main() -> None:
     # Import our probe modules once here, so that no worker pays for them.
     for name in config.get("preload", ()):
         importlib.import_module(name)
+    _send(answer_fd, {"status": "ready"})  # no student code has run yet
     while True:
         frame = _read_frame(request_fd)
         if frame is None:
