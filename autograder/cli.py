@@ -51,6 +51,19 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.add_argument("-a", "--assignment")
     _add_limits(check)
+
+    release = commands.add_parser(
+        "release", help="write the student bundle (stubs, notebooks, public checks)")
+    release.add_argument("directory", type=Path)
+    release.add_argument("-a", "--assignment", action="append",
+                         help="only this assignment (repeatable; default: all)")
+
+    export = commands.add_parser("export", help="write what another grading system runs")
+    export.add_argument("system", choices=sorted(EXPORTERS),
+                        help="otter: an otter-grader autograder zip per assignment (Gradescope)")
+    export.add_argument("directory", type=Path)
+    export.add_argument("-a", "--assignment", action="append",
+                        help="only this assignment (repeatable; default: all)")
     return parser
 
 
@@ -110,6 +123,42 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from autograder.release import ReleaseError, release
+
+    err = Console(stderr=True)
+    try:
+        folders = release(args.directory, slugs=args.assignment)
+    except (ReleaseError, KeyError, FileNotFoundError) as exc:
+        err.print(f"advpy release: {exc.args[0] if exc.args else exc}", style="bold red")
+        return 1
+    for folder in folders:
+        print(folder)
+    err.print("checked: no reference solution and no hidden test in the bundle", style="dim")
+    return 0
+
+
+def _export_otter(directory: Path, slugs: list[str] | None) -> list[Path]:
+    from autograder.exporters import otter
+
+    return [*otter.export(directory, slugs=slugs), directory / "GRADESCOPE.md"]
+
+
+EXPORTERS = {"otter": _export_otter}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        written = EXPORTERS[args.system](args.directory, args.assignment)
+    except KeyError as exc:
+        Console(stderr=True).print(f"advpy export: {exc.args[0]}", style="bold red")
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"grade": cmd_grade, "check": cmd_check}[args.command](args)
+    return {"grade": cmd_grade, "check": cmd_check, "release": cmd_release,
+            "export": cmd_export}[args.command](args)
