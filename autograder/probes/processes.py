@@ -17,9 +17,7 @@ import json
 import multiprocessing
 import multiprocessing.process
 import os
-import shutil
 import sys
-import tempfile
 import time
 import traceback
 
@@ -37,6 +35,7 @@ _read = os.read
 _write = os.write
 _close = os.close
 _monotonic = time.monotonic
+_thread_time = time.thread_time
 _sleep = time.sleep
 _dumps = json.dumps
 _loads = json.loads
@@ -65,7 +64,11 @@ def _drop(folder: str | None, record: dict) -> None:
 
 
 class _Inbox:
+    """A fresh folder (in the sandbox's private /tmp) for the records."""
+
     def __init__(self) -> None:
+        import tempfile  # here, not at the top: spawned children need not pay for it
+
         self.path = tempfile.mkdtemp(prefix="advpy-inbox-")
 
     def read(self) -> list[dict]:
@@ -80,6 +83,8 @@ class _Inbox:
         return records
 
     def close(self) -> None:
+        import shutil
+
         shutil.rmtree(self.path, ignore_errors=True)
 
 
@@ -100,12 +105,12 @@ def work(item):
     """``item`` is (x, iterations, seconds): count through ``iterations``
     (CPU-bound), sleep ``seconds`` (I/O-bound); return (x * x, pid, start, end)."""
     x, iterations, seconds = item
-    start = _monotonic()
+    start, cpu = _monotonic(), _thread_time()
     if iterations:
         _spin(iterations)
     if seconds:
         _sleep(seconds)
-    return (x * x, _getpid(), start, _monotonic())
+    return (x * x, _getpid(), start, _monotonic(), _thread_time() - cpu)
 
 
 class Recorder:
@@ -189,8 +194,15 @@ def _expose() -> None:
 
 
 def _use_start_method(method: str | None) -> None:
+    """Make ``method`` the default start method of this worker (ValueError
+    where the platform lacks it)."""
     if method:
         _set_start_method(method, force=True)
+
+
+def usable_cpus(module) -> dict:
+    """The CPUs the student's processes may use (see ``cpus``)."""
+    return cpus()
 
 
 class _StartCounter:
@@ -213,20 +225,30 @@ class _StartCounter:
         _BaseProcess.start = _start_process
 
 
-def _where(exc: BaseException, module) -> str | None:
-    filename = getattr(module, "__file__", None) or ""
+def _error(exc: BaseException, module) -> dict:
+    """What the student's code raised, and the last place in the submission it
+    passed through ("line 12", or "cell 3, line 2" in a notebook)."""
+    filename = getattr(module, "__file__", None) or "?"
     where = None
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == filename:
             where = f"line {frame.lineno}"
-        elif filename and frame.filename.startswith(filename + ":"):
+        elif frame.filename.startswith(filename + ":"):
             where = f"{frame.filename[len(filename) + 1:]}, line {frame.lineno}"
-    return where
+    return {"type": type(exc).__name__, "message": str(exc)[:300], "where": where}
 
 
-def _error(exc: BaseException, module) -> dict:
-    message = str(exc)
-    return {"type": type(exc).__name__, "message": message[:300], "where": _where(exc, module)}
+def _each(module, probe, cases: list) -> list[dict]:
+    """``probe(module, *case)`` for each case, in one worker; stops at the first
+    case whose call raises, reporting {"error": ...} for it."""
+    seen = []
+    for case in cases:
+        try:
+            seen.append(probe(module, *case))
+        except Exception as exc:  # noqa: BLE001 - what the student's code raised is the observation
+            seen.append({"error": _error(exc, module)})
+            break
+    return seen
 
 
 def _as_list(value) -> tuple[list | None, str]:
@@ -241,12 +263,12 @@ def _as_list(value) -> tuple[list | None, str]:
 
 
 def _records(results: list) -> tuple[list, list]:
-    """Values and (pid, start, end) of the results of ``work``."""
+    """Values and [pid, start, end, cpu] of the results of ``work``."""
     values, records = [], []
     for result in results:
-        if type(result) is tuple and len(result) == 4:
+        if type(result) is tuple and len(result) == 5:
             values.append(jsonable(result[0]))
-            records.append([result[1], result[2], result[3]])
+            records.append(list(result[1:]))
         else:
             values.append(jsonable(result))
             records.append(None)
@@ -365,8 +387,8 @@ def run_processes(module, count, seconds: float, method: str | None = None) -> d
         returned_at = _monotonic()
         items, kind = _as_list(value) if isinstance(value, (list, tuple)) else (None, None)
         returned = [_describe_process(p) for p in items[:200]] if items is not None else None
-        expected = os.cpu_count() if count == DEFAULT else count
         # Targets still running (not joined) get the time to finish and report.
+        expected = len(returned) if returned else (os.cpu_count() if count == DEFAULT else count)
         deadline = returned_at + seconds + 3.0
         while len(inbox.read()) < (expected or 1) and _monotonic() < deadline:
             _sleep(0.01)
@@ -401,6 +423,11 @@ def mapped(module, name: str, function: str, items: list, workers=DEFAULT,
     return seen
 
 
+def mapped_cases(module, name: str, cases: list) -> list[dict]:
+    """``mapped`` for each (function, items, workers) case, in one worker."""
+    return _each(module, lambda m, *case: mapped(m, name, *case), cases)
+
+
 def _calibrate(item_seconds: float) -> int:
     """Iterations of _spin that take about ``item_seconds`` here, now."""
     iterations, best = 20_000, None
@@ -430,7 +457,7 @@ def _our_parallel_run(items: list, workers: int) -> list:
         readers.append(read_fd)
         children.append(pid)
     records = []
-    for read_fd, pid in zip(readers, children):
+    for read_fd, pid in zip(readers, children, strict=True):
         data = b""
         while chunk := _read(read_fd, 65536):
             data += chunk
@@ -441,27 +468,33 @@ def _our_parallel_run(items: list, workers: int) -> list:
 
 
 def speedup(module, workers: int, count: int, item_seconds: float, sleep: float,
-            measure: bool) -> dict:
+            measure: float | None) -> dict:
     """parallel_map(work, count CPU-bound items, workers): where and when each
-    item ran; with ``measure``, also a serial loop over the same items and the
-    same items on ``workers`` processes of ours, timed in this same run."""
+    item ran and the CPU time it took. With ``measure``, the same items also
+    run on ``workers`` processes of ours just before and just after, in this
+    same run: what the machine can do right now. The run after is skipped
+    when the one before reached less parallelism than ``measure``."""
     _expose()
     iterations = _calibrate(item_seconds)
     items = [(x, iterations, sleep) for x in range(count)]
-    seen = {"caller": _getpid(), "cpus": cpus(), "iterations": iterations, "serial": None,
-            "ours": None}
+    seen = {"caller": _getpid(), "cpus": cpus(), "iterations": iterations,
+            "ours_before": None, "ours_after": None}
     if measure:
-        start = _monotonic()
-        for item in items:
-            work(item)
-        seen["serial"] = _monotonic() - start
-        seen["ours"] = _our_parallel_run(items, workers)
+        seen["ours_before"] = _our_parallel_run(items, workers)
     started = _monotonic()
     value = module.parallel_map(work, items, workers)
     seen["elapsed"] = _monotonic() - started
     results, seen["type"] = _as_list(value)
     seen["values"], seen["records"] = _records(results) if results is not None else (None, None)
+    if measure and _parallelism(seen["ours_before"]) >= measure:
+        seen["ours_after"] = _our_parallel_run(items, workers)
     return seen
+
+
+def _parallelism(records: list) -> float:
+    """CPU seconds used per second from the first start to the last end."""
+    span = max(r[2] for r in records) - min(r[1] for r in records)
+    return sum(r[3] for r in records) / max(span, 1e-9)
 
 
 # -- q5 ---------------------------------------------------------------------
@@ -487,3 +520,8 @@ def sum_of_squares(module, numbers: list, count=DEFAULT, traced: bool = False,
     finally:
         os.environ.pop(INBOX_VARIABLE, None)
         inbox.close()
+
+
+def sum_cases(module, cases: list) -> list[dict]:
+    """``sum_of_squares`` for each (numbers, count, traced) case, in one worker."""
+    return _each(module, sum_of_squares, cases)
