@@ -52,22 +52,21 @@ def expected(path: Path) -> dict[str, float] | None:
 
 
 def strays() -> list[str]:
-    """Processes a grading may have left behind: sandbox uids, and zombies."""
-    from autograder import sandbox
-
+    """What a grading left behind: processes of our untidy submission
+    (it names them advpy-leftover), and zombies this process has not reaped.
+    (Other sandbox processes on a shared machine may belong to other runs.)"""
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
+        if not entry.isdigit():
             continue
         try:
-            status = Path(f"/proc/{entry}/status").read_text()
-            name = status.split("Name:")[1].split()[0]
-            uid = int(status.split("Uid:")[1].split()[0])
-            state = status.split("State:")[1].split()[0]
-        except (OSError, IndexError, ValueError):
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
             continue
-        if state == "Z" or sandbox.UID_BASE <= uid < sandbox.UID_BASE + 4000:
-            found.append(f"{entry} {name} ({state})")
+        state, parent = stat[0], int(stat[1])
+        if comm == "advpy-leftover" or (state == "Z" and parent == os.getpid()):
+            found.append(f"{entry} {comm} ({state})")
     return found
 
 
@@ -141,7 +140,7 @@ def main() -> None:
     full = {q.id: q.points for q in assignments.get("processes").questions}
     chosen = variants(args.only)
     names = [name for name, _ in chosen]
-    console = Console()
+    console = Console(width=160)
     table = Table(title=f"processes: {args.runs} grading(s) of each variant per condition")
     for column in ("variant", "condition", "runs", "scores seen", "expected every time?",
                    "median s", "left behind"):

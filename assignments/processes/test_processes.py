@@ -39,7 +39,7 @@ def _run(student, probe_function, *args, what, timeout=None, **kwargs):
     text = f"{error.get('type', '')} {error.get('message', '')}".lower()
     if "pickl" in text or "local object" in text:
         message += PICKLING
-    raise StudentFailure(message)
+    raise StudentFailure(message, kind=answer["status"])
 
 
 def _concurrency(records):

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import multiprocessing.process
 import os
+import select
 import sys
 import time
 import traceback
@@ -31,6 +32,7 @@ _fork = os.fork
 _exit = os._exit
 _waitpid = os.waitpid
 _pipe = os.pipe
+_select = select.select
 _read = os.read
 _write = os.write
 _close = os.close
@@ -198,6 +200,60 @@ def _use_start_method(method: str | None) -> None:
     where the platform lacks it)."""
     if method:
         _set_start_method(method, force=True)
+
+
+def under_start_methods(module, probe: str, methods: list, args: tuple,
+                        deadline: float) -> dict:
+    """Run the probe ``probe(module, *args)`` once under each start method, at
+    the same time, each in a fork of this worker that makes that method its
+    default. Reports, by method, the probe's observation, {"error": ...} for
+    what the student's code raised, or {"timeout": seconds}."""
+    function = {"run_processes": run_processes, "mapped": mapped,
+                "sum_of_squares": sum_of_squares}[probe]
+    _expose()
+    children = {}
+    for method in methods:
+        read_fd, write_fd = _pipe()
+        pid = _fork()
+        if pid == 0:
+            answer = {"error": {"type": "SystemExit", "message": "", "where": None}}
+            try:
+                _close(read_fd)
+                _use_start_method(method)
+                answer = {"seen": function(module, *args)}
+            except Exception as exc:  # noqa: BLE001 - the student's exception is the observation
+                answer = {"error": _error(exc, module)}
+            finally:
+                data = _dumps(answer, default=repr).encode()
+                while data:
+                    data = data[_write(write_fd, data):]
+                _exit(0)
+        _close(write_fd)
+        children[read_fd] = (method, pid, bytearray())
+    seen, ends = {}, _monotonic() + deadline
+    while children and _monotonic() < ends:
+        ready, _, _ = _select(list(children), [], [], max(0.0, ends - _monotonic()))
+        for fd in ready:
+            method, pid, data = children[fd]
+            chunk = _read(fd, 65536)
+            if chunk:
+                data += chunk
+                continue
+            _close(fd)
+            del children[fd]
+            _waitpid(pid, 0)
+            try:
+                seen[method] = _loads(bytes(data))
+            except ValueError:
+                seen[method] = {"error": {"type": "died", "message": "", "where": None}}
+    for fd, (method, pid, _) in children.items():
+        seen[method] = {"timeout": deadline}
+        _close(fd)
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    return seen
 
 
 def usable_cpus(module) -> dict:

@@ -43,6 +43,7 @@ PICKLING = (" That is a pickling error: a process pool sends the function to cal
             "workers by pickling it, as its module and its name, and only functions defined "
             "at the top level of a module pickle. Pass a module-level function, not a lambda "
             "or a function defined inside another one.")
+METHOD_SECONDS = 8.0  # for one call under the spawn or the forkserver start method
 HANGS = (" A pool can wait forever when a worker process cannot import the function it is "
          "given, or when a process is joined before its queue has been read.")
 
@@ -74,7 +75,7 @@ def _run(student, probe_function, *args, what, timeout=None, hint="", **kwargs):
         message += PICKLING
     elif answer["status"] == "timeout":
         message += hint
-    raise StudentFailure(message)
+    raise StudentFailure(message, kind=answer["status"])
 
 
 def _raised(student, what, error):
@@ -94,6 +95,25 @@ def _calls(student, probe_function, *args, whats, timeout=10):
         if "error" in observation:
             raise StudentFailure(_raised(student, what, observation["error"]))
         yield observation, what
+
+
+def _under_start_methods(student, probe_name, args, what):
+    """Run a probe under each start method that is not the default, at once;
+    yield (method, observation, what) for each, failing at the first that
+    raised or hung. ``what(method)`` describes the call for the feedback."""
+    if not START_METHODS:
+        return
+    seen = _run(student, probe.under_start_methods, probe_name, START_METHODS, args,
+                METHOD_SECONDS, timeout=METHOD_SECONDS + 4, hint=HANGS,
+                what=" and ".join(what(method) for method in START_METHODS))
+    for method in START_METHODS:
+        answer, described = seen.get(method) or {}, what(method)
+        if "timeout" in answer:
+            raise StudentFailure(f"{described} did not finish within {answer['timeout']:g} s."
+                                 + HANGS, kind="timeout")
+        if "error" in answer:
+            raise StudentFailure(_raised(student, described, answer["error"]))
+        yield method, answer["seen"], described
 
 
 def _concurrency(records):
@@ -172,13 +192,12 @@ def test_run_processes_default_and_join(student):
         f"{[p['exitcode'] for p in returned]}: join() each one so that it has ended")
 
 
-@check("q2", timeout=30, after="test_run_processes_runs_target")
+@check("q2", timeout=15, after="test_run_processes_runs_target")
 def test_run_processes_start_methods(student):
     """run_processes works under every start method (fork, spawn, forkserver)"""
-    for method in START_METHODS:
-        what = f"run_processes(target, 1) with the {method!r} start method"
-        seen = _run(student, probe.run_processes, 1, 0.0, method, what=what, timeout=10,
-                    hint=HANGS)
+    for _, seen, what in _under_start_methods(
+            student, "run_processes", (1, 0.0),
+            lambda method: f"run_processes(target, 1) with the {method!r} start method"):
         pids = [r["pid"] for r in seen["records"]]
         assert len(pids) == 1 and seen["caller"] not in pids, (
             f"{what}: target ran {len(pids)} time(s), "
@@ -187,13 +206,6 @@ def test_run_processes_start_methods(student):
 
 
 # q3 ----------------------------------------------------------------------
-def _parallel_map_values(student, function, items, workers, want, what, method=None):
-    seen = _run(student, probe.mapped, "parallel_map", function, items, workers, method,
-                what=what, timeout=10, hint=HANGS)
-    assert seen["values"] == want, f"{what} returned {seen['repr']}, not f(x) for each x, in order"
-    return seen
-
-
 @check("q3", timeout=30, after="test_parallel_map_values")
 def test_parallel_map_edges(student):
     """parallel_map keeps the order of items; handles no items, few items, default workers"""
@@ -210,14 +222,16 @@ def test_parallel_map_edges(student):
             f"{what} returned {seen['repr']}, not f(x) for each x, in order")
 
 
-@check("q3", timeout=30, after="test_parallel_map_values")
+@check("q3", timeout=15, after="test_parallel_map_values")
 def test_parallel_map_start_methods(student):
     """parallel_map works in worker processes under every start method (fork, spawn, forkserver)"""
     items = [(x, 0, 0.0) for x in range(6)]
-    for method in START_METHODS:
-        what = f"parallel_map(f, 6 items, workers=1) with the {method!r} start method"
-        seen = _parallel_map_values(student, "work", items, 1, [x * x for x in range(6)],
-                                    what, method)
+    for _, seen, what in _under_start_methods(
+            student, "mapped", ("parallel_map", "work", items, 1),
+            lambda method: f"parallel_map(f, 6 items, workers=1) with the {method!r} start "
+                           "method"):
+        assert seen["values"] == [x * x for x in range(6)], (
+            f"{what} returned {seen['repr']}, not f(x) for each x, in order")
         assert None not in seen["records"], f"{what} did not return what f returned"
         assert all(r[0] != seen["caller"] for r in seen["records"]), (
             f"{what}: f ran in the calling process, not in worker processes")
@@ -388,13 +402,13 @@ def test_parallel_sum_of_squares_edges(student):
             _squared_in_children(seen, what)
 
 
-@check("q5", timeout=30, after="test_parallel_sum_of_squares_values")
+@check("q5", timeout=15, after="test_parallel_sum_of_squares_values")
 def test_parallel_sum_of_squares_start_methods(student):
     """parallel_sum_of_squares squares in child processes under every start method"""
     numbers = list(range(1, 51))
-    for method in START_METHODS:
-        what = f"parallel_sum_of_squares(range(1, 51), 1) with the {method!r} start method"
-        seen = _run(student, probe.sum_of_squares, numbers, 1, True, method, what=what,
-                    timeout=10, hint=HANGS)
+    for _, seen, what in _under_start_methods(
+            student, "sum_of_squares", (numbers, 1, True),
+            lambda method: f"parallel_sum_of_squares(range(1, 51), 1) with the {method!r} "
+                           "start method"):
         _check_sum(seen, numbers, what)
         _squared_in_children(seen, what)
