@@ -231,9 +231,11 @@ def pretend_download(url):
 # %% [markdown]
 # ## Try it
 #
-# In a notebook on macOS or Windows (spawn), or on Python 3.14 (forkserver),
-# worker processes cannot import functions defined in the notebook itself: put
-# the functions you give to a pool in a `.py` file and import them.
+# Where the start method is `fork` (Linux, up to Python 3.13) this cell runs in
+# a notebook too. Where it is `spawn` (macOS, Windows) or `forkserver` (Linux
+# from Python 3.14), worker processes cannot import functions defined in a
+# notebook: run `python processes.py` in a terminal, or put the functions you
+# hand to a pool in a `.py` file and import them from there.
 
 # %%
 if __name__ == "__main__":

@@ -116,6 +116,15 @@ def _under_start_methods(student, probe_name, args, what):
         yield method, answer["seen"], described
 
 
+def _shown(seen):
+    """What a map returned, as its values (f's results carry our pids and times too)."""
+    values = seen.get("values")
+    if values is None:
+        return seen["repr"]
+    head = ", ".join(repr(v) for v in values[:12])
+    return f"the values [{head}{', …' if len(values) > 12 else ''}]"
+
+
 def _concurrency(records):
     """The largest number of [pid, start, end, cpu] intervals open at one instant."""
     events = sorted([(r[1], 1) for r in records] + [(r[2], -1) for r in records])
@@ -219,7 +228,7 @@ def test_parallel_map_edges(student):
     for (seen, what), want in zip(_calls(student, probe.mapped_cases, "parallel_map", cases,
                                          whats=whats), wants, strict=False):
         assert seen["values"] == want, (
-            f"{what} returned {seen['repr']}, not f(x) for each x, in order")
+            f"{what} returned {_shown(seen)}, not f(x) for each x, in order")
 
 
 @check("q3", timeout=15, after="test_parallel_map_values")
@@ -231,7 +240,7 @@ def test_parallel_map_start_methods(student):
             lambda method: f"parallel_map(f, 6 items, workers=1) with the {method!r} start "
                            "method"):
         assert seen["values"] == [x * x for x in range(6)], (
-            f"{what} returned {seen['repr']}, not f(x) for each x, in order")
+            f"{what} returned {_shown(seen)}, not f(x) for each x, in order")
         assert None not in seen["records"], f"{what} did not return what f returned"
         assert all(r[0] != seen["caller"] for r in seen["records"]), (
             f"{what}: f ran in the calling process, not in worker processes")
@@ -344,7 +353,7 @@ def test_io_map_uses_workers_threads(student):
     seen = _run(student, probe.mapped, "io_map", "work", [(x, 0, 0.025) for x in range(10)], 4,
                 what=what, timeout=10)
     assert seen["values"] == [x * x for x in range(10)], (
-        f"{what} returned {seen['repr']}, not f(x) for each x, in order")
+        f"{what} returned {_shown(seen)}, not f(x) for each x, in order")
     assert None not in seen["records"], f"{what} did not return what f returned"
     assert all(r[0] == seen["caller"] for r in seen["records"]), (
         f"{what}: some calls ran in another process; use threads of the calling process")
@@ -366,7 +375,7 @@ def test_io_map_edges(student):
     for (seen, what), want in zip(_calls(student, probe.mapped_cases, "io_map", cases,
                                          whats=whats), wants, strict=False):
         assert seen["values"] == want, (
-            f"{what} returned {seen['repr']}, not f(x) for each x, in order")
+            f"{what} returned {_shown(seen)}, not f(x) for each x, in order")
 
 
 # q5 ----------------------------------------------------------------------
