@@ -186,16 +186,18 @@ class Bubblewrap:
         args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session",
                 "--hostname", "sandbox"]
-        made: set[str] = set()
+        made = {"/tmp"}
         for path in SYSTEM_DIRS:
             if os.path.exists(path):
                 args += ["--ro-bind", path, path]
-        for path in _python_dirs():
-            args += _parents_args(path, made) + ["--ro-bind", path, path]
         # Read-only /sys: a grader probe reads the CPU quota from the cgroup files.
+        # The private /tmp comes before the Python binds, so a Python (a venv)
+        # that lives under the host's /tmp is bound on top of it, not hidden.
         args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
                  "--perms", "1777", "--tmpfs", "/dev/shm",
                  "--perms", "1777", "--size", str(self.tmp_bytes), "--tmpfs", "/tmp"]
+        for path in _python_dirs():
+            args += _parents_args(path, made) + ["--ro-bind", path, path]
         for hidden in _hidden_paths():
             if any(hidden == p or hidden.startswith(p + "/") for p in _python_dirs()):
                 args += ["--tmpfs", hidden]
