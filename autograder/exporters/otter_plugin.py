@@ -92,7 +92,8 @@ def otter_test_file(qid: str, tests: list[OtterTest]):
 
 class AdvpyPlugin(AbstractOtterPlugin):
     """Configured in otter_config.json as
-    ``{"autograder.exporters.otter_plugin.AdvpyPlugin": {"assignment": SLUG}}``."""
+    ``{"autograder.exporters.otter_plugin.AdvpyPlugin": {"assignment": SLUG}}``
+    (and optionally ``"sandbox"``: auto, bubblewrap, process or none)."""
 
     result: dict | None = None
     seconds: float = 0.0
@@ -127,7 +128,8 @@ class AdvpyPlugin(AbstractOtterPlugin):
         if self._grading_root() != Path("/autograder") or os.geteuid() != 0:
             return
         for prefix in {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable)}:
-            for folder in Path(os.path.realpath(prefix)).parents:
+            top = Path(os.path.realpath(prefix))
+            for folder in [top, *top.parents]:
                 mode = folder.stat().st_mode
                 if not mode & 0o001:
                     os.chmod(folder, mode | 0o001)
@@ -147,12 +149,15 @@ class AdvpyPlugin(AbstractOtterPlugin):
         """Grade the submission with advpy's engine, once."""
         if self.result is None:
             from autograder import api
+            from autograder.engine import Settings
 
             self._hide_bundled_package()
             self._let_students_run_python()
             self._check_version()
             started = time.monotonic()
-            graded = api.grade([Path(self.submission_path)], assignment=self.slug)[0]
+            settings = Settings(sandbox=self.plugin_config.get("sandbox", "auto"))
+            graded = api.grade([Path(self.submission_path)], assignment=self.slug,
+                               settings=settings)[0]
             self.seconds = time.monotonic() - started
             self.sandbox = graded.sandbox
             self.result = graded.to_json()
@@ -175,6 +180,9 @@ class AdvpyPlugin(AbstractOtterPlugin):
     def after_grading(self, results) -> None:
         """advpy's verdicts are the grades, question by question."""
         result = self.grade()
+        handed = os.environ.pop(RESULTS_ENV, None)  # otter's kernel is done with it
+        if handed:
+            shutil.rmtree(Path(handed).parent, ignore_errors=True)
         if getattr(results, "_catastrophic_error", None) is not None:
             results._catastrophic_error = None  # our results do not depend on otter's kernel
         results.results = {q["id"]: otter_test_file(q["id"], tests_of(result, q["id"],
