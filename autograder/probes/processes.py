@@ -211,6 +211,12 @@ def under_start_methods(module, probe: str, methods: list, args: tuple,
     function = {"run_processes": run_processes, "mapped": mapped,
                 "sum_of_squares": sum_of_squares}[probe]
     _expose()
+    if any(method != "fork" for method in methods):
+        # One resource tracker (a process spawn and forkserver need) for all
+        # the forks below, instead of one each.
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
     children = {}
     for method in methods:
         read_fd, write_fd = _pipe()
