@@ -120,13 +120,17 @@ def _secrets(slug: str) -> tuple[dict[str, str], dict[bytes, str], set[str]]:
             definitions.update({dump: f"the reference solution's {name}"
                                 for dump, name in _file_definitions(path).items()
                                 if dump not in stub})
+    public = _file_definitions(assignment.public_tests) if assignment.public_tests.is_file() \
+        else {}
     for path in sorted(assignment.hidden_tests.rglob("*.py")):
         if path.name == "__init__.py":
             continue
         contents[path.read_bytes()] = f"the hidden tests {path.name}"
         for dump, name in _file_definitions(path).items():
+            if dump in public:
+                continue  # a helper the public tests share
             definitions[dump] = f"the hidden test {name}"
-            if name.startswith("test_"):
+            if name.startswith("test_") and name not in public.values():
                 hidden_names.add(name)
     return definitions, contents, hidden_names
 

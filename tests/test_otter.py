@@ -20,7 +20,7 @@ from conftest import ROOT, expected_scores
 
 from autograder import api, assignments, cli
 from autograder.exporters import otter as otter_export
-from autograder.exporters.otter_checks import strip_plumbing, tests_of
+from autograder.exporters import otter_checks
 
 SLUGS = assignments.available()
 OURS = Path(__file__).resolve().parent / "otter_submissions"
@@ -95,16 +95,19 @@ def test_otter_run_gives_advpy_scores(slug, path, expectation, zips, tmp_path):
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_the_zip_is_otters(slug, zips):
+def test_the_zip_is_otters(slug, zips, tmp_path):
     with zipfile.ZipFile(zips[slug]) as archive:
         names = set(archive.namelist())
         config = json.loads(archive.read("otter_config.json"))
         environment = archive.read("environment.yml").decode()
+        archive.extractall(tmp_path)
     assert {"run_autograder", "setup.sh", "run_otter.py", "environment.yml"} <= names
     questions = assignments.get(slug).questions
     assert {n for n in names if n.startswith("tests/")} == {f"tests/{q.id}.py" for q in questions}
     plugin = config["plugins"][0][otter_export.PLUGIN]
-    assert plugin == {"assignment": slug, "fingerprint": otter_export.fingerprint(slug)}
+    # The fingerprint the plugin checks is the one of the advpy the zip carries.
+    assert plugin == {"assignment": slug,
+                      "fingerprint": otter_export.tree_fingerprint(tmp_path / "files" / "advpy")}
     assert "/autograder/source/files/advpy" in environment
     assert "files/advpy/pyproject.toml" in names
     assert f"files/advpy/autograder/hidden/{slug}/__init__.py" in names
@@ -126,23 +129,24 @@ def test_verdicts_follow_advpy_statuses():
         {"name": "b", "status": "failed", "max_score": 2.0, "hidden": True, "feedback": "no"},
         {"name": "c", "status": "error", "max_score": 1.0, "hidden": True, "feedback": "oops"},
     ]}], "errors": []}
-    graded = tests_of(result, "q1", grading=True)
+    graded = otter_checks.tests_of(result, "q1", grading=True)
     assert [(t.passed, t.points, t.hidden) for t in graded] == [
         (True, 1.0, False), (False, 2.0, True), (True, 1.0, True)]
     assert "oops" in graded[2].note  # a grader error keeps its points, and says so
-    checked = tests_of(result, "q1", grading=False)
+    checked = otter_checks.tests_of(result, "q1", grading=False)
     assert [t.passed for t in checked] == [True, False, False]
-    assert tests_of({"questions": [], "errors": ["unreadable"]}, "q1", grading=True)[0].feedback \
-        == "unreadable"
+    unreadable = otter_checks.tests_of({"questions": [], "errors": ["unreadable"]}, "q1",
+                                       grading=True)
+    assert unreadable[0].feedback == "unreadable"
 
 
 def test_otter_lines_are_stripped_for_the_grader():
     source = ('# a comment\nimport otter\ngrader = otter.Notebook(tests_dir="tests")\n'
               'x = 1\ngrader.check("q1")\nif __name__ == "__main__":\n'
               '    grader.check("q2")\n')
-    assert strip_plumbing(source).splitlines() == [
+    assert otter_checks.strip_plumbing(source).splitlines() == [
         "# a comment", "pass", "pass", "x = 1", "pass", "pass"]
-    assert strip_plumbing("%timeit x\n") == "%timeit x\n"
+    assert otter_checks.strip_plumbing("%timeit x\n") == "%timeit x\n"
 
 
 # -- Gradescope's results.json -------------------------------------------------

@@ -138,15 +138,25 @@ def grading_files(slug: str) -> dict[str, Path]:
     return files
 
 
+def _digest(files: dict[str, Path]) -> str:
+    digest = hashlib.sha256()
+    for name, path in sorted(files.items()):
+        if name.startswith("autograder/exporters/"):
+            continue  # how otter is driven, not how a submission is graded
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def fingerprint(slug: str) -> str:
     """A hash of what grades ``slug`` here: the plugin compares the zip's with
     the installed advpy's."""
-    digest = hashlib.sha256()
-    for name, path in sorted(grading_files(slug).items()):
-        if name.startswith("autograder/exporters/"):
-            continue
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    return _digest(grading_files(slug))
+
+
+def tree_fingerprint(root: Path) -> str:
+    """The same hash, of a source tree that :func:`source_tree` wrote."""
+    return _digest({path.relative_to(root).as_posix(): path
+                    for path in (Path(root) / "autograder").rglob("*") if path.is_file()})
 
 
 def source_tree(slug: str, into: Path) -> Path:
