@@ -315,17 +315,15 @@ class Injected(Exception):  # noqa: N818 - the name the student sees in a traceb
 
 
 class Tracked(int):
-    """The int the grader puts in database_value: it reports each + 1 done on it."""
+    """The int the grader puts in database_value: it reports each + 1 done on
+    it (and each int() of it), which comes after the read and before the write."""
 
     def __new__(cls, value: int, serial: int = 0) -> Tracked:
         obj = int.__new__(cls, value)
         obj.serial = serial
         return obj
 
-    def _arith(self, op, other):
-        result = op(self, other)
-        if result is NotImplemented:
-            return result
+    def _observe(self) -> None:
         spy = _watch.spy
         held = spy is not None and spy.owner == _get_ident()
         # Read before the lock was taken: another thread has written since.
@@ -340,6 +338,12 @@ class Tracked(int):
             raise Injected("the grader made this step of increase raise")
         if _watch.gate is not None:
             _watch.gate.arrive()
+
+    def _arith(self, op, other):
+        result = op(self, other)
+        if result is NotImplemented:
+            return result
+        self._observe()
         return Tracked(result, next(_watch.serials))
 
     def __add__(self, other):
@@ -350,6 +354,12 @@ class Tracked(int):
 
     def __sub__(self, other):
         return self._arith(_int_sub, other)
+
+    def __int__(self):
+        self._observe()
+        return _int_add(self, 0)
+
+    __index__ = __int__
 
 
 def _snapshot(value: object) -> dict:
@@ -634,14 +644,18 @@ _yields = _count()
 
 
 class Amount(int):
-    """An amount handed to increment: adding it lets the other threads run,
-    right in the middle of the read-modify-write."""
+    """An amount handed to increment: adding it (or converting it with int())
+    lets the other threads run, right in the middle of the read-modify-write."""
+
+    @staticmethod
+    def _yield() -> None:
+        _sleep(0.001 if next(_yields) % 8 == 0 else 0)
 
     def _add(self, op, other):
         result = op(self, other)
         if result is NotImplemented:
             return result
-        _sleep(0.001 if next(_yields) % 8 == 0 else 0)
+        self._yield()
         return result
 
     def __add__(self, other):
@@ -649,6 +663,16 @@ class Amount(int):
 
     def __radd__(self, other):
         return self._add(_int_radd, other)
+
+    def __int__(self):
+        self._yield()
+        return _int_add(self, 0)
+
+    __index__ = __int__
+
+    def __float__(self):
+        self._yield()
+        return float(_int_add(self, 0))
 
 
 def _number(value: object) -> object:
