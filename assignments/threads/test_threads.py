@@ -81,20 +81,20 @@ def test_run_increase_two(student):
 
 @check("q4", hidden=False)
 def test_counter_under_contention(student):
-    """4 threads each calling counter.increment(1) 40 times at once lose no update"""
-    seen = observe(student, probe.counter_contention, [1, 1, 1, 1], 40,
-                   what="4 threads each calling counter.increment(1) 40 times")
+    """4 threads each calling counter.increment(1) 30 times at once lose no update"""
+    seen = observe(student, probe.counter_contention, [1, 1, 1, 1], 30,
+                   what="4 threads each calling counter.increment(1) 30 times")
     assert not seen["errors"], f"increment raised in a thread.{probe.errors_text(seen['errors'])}"
-    assert seen["value"] == 160, (
-        f"4 threads each called counter.increment(1) 40 times at once, and counter.value "
-        f"ended at {seen['value']!r}, not 160: updates were lost. Another thread ran between "
+    assert seen["value"] == 120, (
+        f"4 threads each called counter.increment(1) 30 times at once, and counter.value "
+        f"ended at {seen['value']!r}, not 120: updates were lost. Another thread ran between "
         "the read and the write of increment; hold one lock across both.")
 
 
 @check("q5", hidden=False)
 def test_heartbeat_runs(student):
-    """start_heartbeat(0.02, beats) returns a running daemon thread that appends to beats"""
-    seen = observe(student, probe.heartbeat, 0.02, 0.3, 3, what="start_heartbeat(0.02, beats)")
+    """start_heartbeat(0.01, beats) returns a running daemon thread that appends to beats"""
+    seen = observe(student, probe.heartbeat, 0.01, 0.3, 3, what="start_heartbeat(0.01, beats)")
     assert seen["is_thread"], (
         f"start_heartbeat returned a {seen['type']}, not the threading.Thread it started")
     assert seen["alive_at_return"], "the thread start_heartbeat returned was not running"
@@ -102,15 +102,15 @@ def test_heartbeat_runs(student):
         "the heartbeat thread is not a daemon, so it would keep the program alive forever; "
         "create it with daemon=True")
     assert seen["count"] >= 3, (
-        f"beats held {seen['count']} item(s) 0.3 s after start_heartbeat(0.02, beats); "
-        "it should get one every 0.02 s")
+        f"beats held {seen['count']} item(s) 0.3 s after start_heartbeat(0.01, beats); "
+        "it should get one every 0.01 s")
 
 
 @check("q6", hidden=False)
 def test_process_queue_results(student):
     """process_queue(range(8), worker, 4) returns the worker's results in input order"""
     items = list(range(8))
-    case = {"items": items, "workers": 4, "delays": {i: 0.004 * (8 - i) for i in items}}
+    case = {"items": items, "workers": 4, "delays": {i: 0.003 * (8 - i) for i in items}}
     (seen,) = observe(student, probe.process_queue, [case],
                       what="process_queue(range(8), worker, 4)")
     if seen.get("hung"):
