@@ -43,7 +43,7 @@ class SubmissionResult:
     max_score: float
     questions: list[QuestionResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    sandbox: str = "none"
+    sandbox: str = "not run"  # the isolation used, or "not run" when no student code ran
     seconds: float = 0.0
 
     def to_json(self) -> dict:

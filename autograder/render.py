@@ -33,7 +33,7 @@ def class_table(results: list[SubmissionResult], console: Console) -> None:
         ids: list[str] = []
         for result in group:
             ids.extend(q.id for q in result.questions if q.id not in ids)
-        boxes = sorted({r.sandbox for r in group})
+        boxes = sorted({r.sandbox for r in group if r.sandbox != "not run"}) or ["not run"]
         table = Table(title=f"{assignment}: {len(group)} submission(s), "
                             f"sandbox: {', '.join(boxes)}")
         table.add_column("student", overflow="fold", max_width=28)
