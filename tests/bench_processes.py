@@ -51,10 +51,18 @@ def expected(path: Path) -> dict[str, float] | None:
     return expected_scores(path) or None
 
 
-def strays() -> list[str]:
-    """What a grading left behind: processes of our untidy submission
-    (it names them advpy-leftover), and zombies this process has not reaped.
-    (Other sandbox processes on a shared machine may belong to other runs.)"""
+def strays(settle: float = 1.0) -> list[str]:
+    """What a grading left behind: processes of our untidy submission (it
+    names them advpy-leftover), and zombies this process has not reaped, that
+    are still there ``settle`` seconds after it. (Other sandbox processes on a
+    shared machine may belong to other runs, so they are not counted.)"""
+    deadline = time.monotonic() + settle
+    while (found := _strays_now()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _strays_now() -> list[str]:
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -80,10 +88,11 @@ def grade_many(names: list[str], runs: int) -> None:
         for name, path in chosen:
             started = time.monotonic()
             result = api.grade([path], assignment="processes")[0]
+            wall = time.monotonic() - started
             print(json.dumps({
                 "variant": name, "run": run, "score": result.score,
                 "scores": {q.id: q.score for q in result.questions},
-                "seconds": result.seconds, "wall": time.monotonic() - started,
+                "seconds": result.seconds, "wall": wall,
                 "grader_errors": result.has_grader_errors,
                 "strays": strays(),
                 "titles": [t.name for q in result.questions for t in q.tests

@@ -54,7 +54,8 @@ HANGS = (" A pool can wait forever when a worker process cannot import the funct
 
 # Speedup. At most MAX_MEASURED_CPUS CPUs are measured, with 4 CPU-bound
 # items of about ITEM seconds each per CPU. Parallelism is CPU seconds of work
-# done per second of wall-clock time (a serial loop on a free CPU reaches 1).
+# done per second of wall-clock time, once all the processes are up (a serial
+# loop on a free CPU reaches 1).
 # A try is clean when the grader's own processes, run just before and just
 # after the student's code, both reached at least CLEAN of the ideal gain; on
 # a clean try the student's code must reach SHARE_OF_GAIN of the gain that
@@ -153,9 +154,25 @@ def _span(records):
     return max(r[2] for r in records) - min(r[1] for r in records)
 
 
+def _window(records):
+    """From the moment the last of the processes started its first item to the
+    last item's end: the time when all of them were up (a pool starts its
+    processes once, and then serves every item; start-up is not speed)."""
+    firsts = {}
+    for pid, start, _, _ in records:
+        firsts[pid] = min(firsts.get(pid, start), start)
+    return max(firsts.values()), max(r[2] for r in records)
+
+
 def _parallelism(records):
-    """CPU seconds the items used, per second from the first start to the last end."""
-    return sum(r[3] for r in records) / max(_span(records), 1e-9)
+    """CPU seconds of work done per second of that window (each item's CPU time
+    spread evenly over its run). A serial loop on a free CPU reaches 1."""
+    begin, end = _window(records)
+    if end <= begin:
+        return 0.0
+    work = sum(cpu * max(0.0, stop - max(start, begin)) / max(stop - start, 1e-9)
+               for _, start, stop, cpu in records)
+    return work / (end - begin)
 
 
 # q1 ----------------------------------------------------------------------
@@ -283,6 +300,9 @@ def _structure(seen, count):
         return "all the items ran in one worker process", False
     if not _overlap_in_distinct_processes(records):
         return "no two items ran at the same time in two different processes", False
+    begin, end = _window(records)
+    if end - begin < 0.25 * _span(records):
+        return ("most items ran in one worker process before the others had started", False)
     return None, False
 
 
