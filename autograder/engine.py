@@ -65,6 +65,7 @@ class GradingPlugin:
         self.load_problem: str | None = None
         self.started = time.monotonic()
         self.timeouts: dict[str, int] = {}
+        self.students: dict[str, Student] = {}  # each test's view, for its notes
 
     # -- collection -------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -99,7 +100,9 @@ class GradingPlugin:
             raise StudentFailure(
                 f"Not run: {self.sub.display} used up its {self.settings.limits.submission_cpu:g} "
                 "s of CPU time in the tests before this one.")
-        return Student(self.process, self.sub.display, spec["timeout"])
+        student = Student(self.process, self.sub.display, spec["timeout"])
+        self.students[request.node.nodeid] = student
+        return student
 
     def _load_problem(self) -> str | None:
         """Load the submission once (in a worker) to learn what it defines."""
@@ -144,7 +147,9 @@ class GradingPlugin:
         excinfo = call.excinfo
         if excinfo is None:
             if call.when == "call":
-                self.outcomes[item.nodeid] = _Outcome("passed", "")
+                student = self.students.get(item.nodeid)
+                notes = "; ".join(student.notes) if student else ""
+                self.outcomes[item.nodeid] = _Outcome("passed", notes)
             return
         error = excinfo.value
         if isinstance(error, StudentFailure) and error.kind == "timeout":

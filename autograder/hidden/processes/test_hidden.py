@@ -323,10 +323,12 @@ def test_parallel_map_speedup(student):
     # sandbox may hide the cgroup files); the smaller count holds.
     cpus = _run(student, probe.usable_cpus, what="counting the CPUs")
     usable = min(cpus["usable"], probe.cpus()["usable"])
-    test_parallel_map_speedup.__doc__ = _speedup_title(usable)
     workers = min(int(usable), MAX_MEASURED_CPUS)
     if workers < 2:
         _judge_concurrency_only(student, usable)
+        student.note(f"Speedup cannot be measured here (only {usable:g} CPU available): the "
+                     "grader checked instead that items ran at the same time in distinct "
+                     "worker processes.")
         return
     count = 4 * workers
     what = f"parallel_map(f, {count} CPU-bound items, workers={workers})"
@@ -343,11 +345,15 @@ def test_parallel_map_speedup(student):
         if seen["ours_after"] is None or _parallelism(seen["ours_after"]) < clean:
             # The machine had no CPU to spare for our own processes just before
             # or just after: speed cannot be judged now, only the structure.
+            student.note("The machine was too busy to time a speedup, so only the parallel "
+                         "structure (items at the same time in distinct processes) was judged.")
             return
         ours = min(_parallelism(seen["ours_before"]), _parallelism(seen["ours_after"]))
         theirs = _parallelism(seen["records"])
         needed = 1 + SHARE_OF_GAIN * (ours - 1)
         if theirs >= needed:
+            student.note(f"Got through {theirs:.2f} s of CPU work per second on {workers} CPUs "
+                         f"(the grader's own processes: {ours:.2f}).")
             return
         short.append((theirs, ours, needed))
         if len(short) == 2:
