@@ -189,3 +189,14 @@ def test_gradescope_results_json(slug, tmp_path):
         assert len([t for t in data["tests"] if t["visibility"] == "after_published"]) \
             == len(hidden)
         assert {t["visibility"] for t in data["tests"]} <= {"visible", "after_published"}
+
+
+def test_when_advpy_cannot_grade_no_student_loses_points():
+    from autograder.exporters.otter_plugin import grader_error_result
+
+    slug = SLUGS[0]
+    result = grader_error_result(slug, "the engine crashed")
+    assert result["score"] == result["max_score"] == assignments.get(slug).max_score
+    assert result["errors"] == ["grader error: the engine crashed"]
+    tests = otter_checks.tests_of(result, "q1", grading=True)
+    assert [t.passed for t in tests] == [True] and "the engine crashed" in tests[0].note

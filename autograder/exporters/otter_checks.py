@@ -7,8 +7,8 @@ who runs the file:
 - otter grading a submission (``otter run``, Gradescope): advpy's own results,
   every test of the question, hidden ones included. The plugin
   :class:`autograder.exporters.otter_plugin.AdvpyPlugin` graded the submission
-  with advpy's sandboxed engine before otter started its kernel, and left the
-  results in the file that ``$ADVPY_OTTER_RESULTS`` names. (Without the
+  with ``advpy grade`` (started before otter's kernel) and writes the results
+  to the file that ``$ADVPY_OTTER_RESULTS`` names. (Without the
   plugin, this module grades the submission file itself.)
 - a student's notebook, ``grader.check("q3")``: advpy's public checks of q3
   (what ``advpy check`` runs), in advpy's sandbox, on the code cells that the
@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from glob import glob
 from pathlib import Path
@@ -82,8 +83,15 @@ def question_tests(slug: str, qid: str) -> list[OtterTest]:
     return tests_of(_student_check(slug), qid, grading=False)
 
 
-def _load(path: str) -> dict:
+def _load(path: str, patience: float = 3600.0) -> dict:
+    """The results the plugin writes (at once, by a rename) when ``advpy grade``
+    is done; it started before this kernel did."""
     if path not in _results:
+        deadline = time.monotonic() + patience
+        while not Path(path).exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"advpy's results never came ({path})")
+            time.sleep(0.02)
         _results[path] = json.loads(Path(path).read_text(encoding="utf-8"))
     return _results[path]
 

@@ -6,9 +6,10 @@ Gradescope), the plugin, in otter's own process:
 
 1. hides the copy of advpy that the zip carries (it holds the hidden tests)
    from the student process;
-2. grades the submission file with advpy's engine: a sandboxed student
-   process, every test (hidden ones included), the same code path and the
-   same scores as ``advpy grade``;
+2. runs ``advpy grade`` on the submission file, in a process of its own,
+   while otter starts its kernel: a sandboxed student process, every test
+   (hidden ones included), the scores of ``advpy grade`` because it is
+   ``advpy grade``;
 3. hands otter's kernel an empty notebook: the student's code never runs in
    otter's shared kernel, where it could hang the grading or reach the
    grader, and otter's test files read advpy's verdicts instead;
@@ -22,8 +23,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -74,6 +77,21 @@ def cpu_note(slug: str, budget: float | None = None) -> str | None:
             "evidence that your code ran work concurrently in distinct processes.")
 
 
+def grader_error_result(slug: str, reason: str) -> dict:
+    """advpy's results when advpy itself could not grade: every question a
+    grader error, which never costs the student points, reported loudly."""
+    from autograder import assignments
+
+    questions = [{"id": q.id, "name": q.name, "score": q.points, "max_score": q.points,
+                  "tests": [{"name": "the submission could be graded", "status": "error",
+                             "score": q.points, "max_score": q.points, "hidden": False,
+                             "feedback": reason}]}
+                 for q in assignments.get(slug).questions]
+    return {"assignment": slug, "score": sum(q["score"] for q in questions),
+            "max_score": sum(q["max_score"] for q in questions), "questions": questions,
+            "errors": [f"grader error: {reason}"], "sandbox": "none"}
+
+
 def otter_test_file(qid: str, tests: list[OtterTest]):
     """An otter test file for question ``qid`` holding ``tests`` and their results."""
     from otter.test_files import ExceptionTestFile
@@ -97,7 +115,8 @@ class AdvpyPlugin(AbstractOtterPlugin):
 
     result: dict | None = None
     seconds: float = 0.0
-    sandbox: str = ""
+    _thread: threading.Thread | None = None
+    _results_file: Path | None = None
     warnings: list[str]
 
     @property
@@ -145,31 +164,54 @@ class AdvpyPlugin(AbstractOtterPlugin):
                 "with: the grades come from the installed one. Install the zip's copy "
                 "(pip install files/advpy) or export the zip again.")
 
-    def grade(self) -> dict:
-        """Grade the submission with advpy's engine, once."""
-        if self.result is None:
-            from autograder import api
-            from autograder.engine import Settings
+    def start_grading(self) -> None:
+        """Start ``advpy grade`` on the submission, once, in a process of its
+        own: it runs while otter starts its kernel. Its results go to the file
+        that ``$ADVPY_OTTER_RESULTS`` names (the kernel's test files wait for it)."""
+        if self._thread is not None:
+            return
+        self._hide_bundled_package()
+        self._let_students_run_python()
+        self._check_version()
+        scratch = Path(tempfile.mkdtemp(prefix="advpy-otter-"))
+        self._results_file = scratch / "results.json"
+        os.environ[RESULTS_ENV] = str(self._results_file)  # otter's kernel inherits it
+        argv = [sys.executable, "-m", "autograder", "grade", str(self.submission_path),
+                "-a", self.slug, "--format", "json",
+                "--sandbox", self.plugin_config.get("sandbox", "auto")]
+        started = time.monotonic()
+        # cwd: our own folder, never the submission's (python -m puts it on sys.path).
+        process = subprocess.Popen(argv, cwd=scratch, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-            self._hide_bundled_package()
-            self._let_students_run_python()
-            self._check_version()
-            started = time.monotonic()
-            settings = Settings(sandbox=self.plugin_config.get("sandbox", "auto"))
-            graded = api.grade([Path(self.submission_path)], assignment=self.slug,
-                               settings=settings)[0]
+        def collect() -> None:
+            out, err = process.communicate()
             self.seconds = time.monotonic() - started
-            self.sandbox = graded.sandbox
-            self.result = graded.to_json()
-            scratch = tempfile.mkdtemp(prefix="advpy-otter-")
-            path = Path(scratch) / "results.json"
-            path.write_text(json.dumps(self.result), encoding="utf-8")
-            os.environ[RESULTS_ENV] = str(path)  # otter's kernel inherits it
+            try:
+                result = json.loads(out)
+                if not isinstance(result, dict):
+                    raise ValueError("not one submission's results")
+            except ValueError:
+                result = grader_error_result(
+                    self.slug, f"advpy grade failed (exit status {process.returncode}): "
+                    f"{err.strip()[-500:]}")
+            self.result = result
+            partial = scratch / "results.json.partial"
+            partial.write_text(json.dumps(result), encoding="utf-8")
+            os.replace(partial, self._results_file)
+
+        self._thread = threading.Thread(target=collect, daemon=True)
+        self._thread.start()
+
+    def grade(self) -> dict:
+        """advpy's results for the submission (waits for ``advpy grade``)."""
+        self.start_grading()
+        self._thread.join()
         return self.result
 
     def before_execution(self, submission):
-        """Grade, and give otter's kernel nothing of the student's to run."""
-        self.grade()
+        """Start grading, and give otter's kernel nothing of the student's to run."""
+        self.start_grading()
         if isinstance(submission, str):
             return "pass\n"
         empty = nbformat.v4.new_notebook()
@@ -199,7 +241,7 @@ class AdvpyPlugin(AbstractOtterPlugin):
         result = self.grade()
         lines = [f"advpy graded {Path(self.submission_path).name} as {self.slug}: "
                  f"{result['score']:g}/{result['max_score']:g} in {self.seconds:.1f} s "
-                 f"(sandbox: {self.sandbox}, CPUs available: {cpu_budget():g})"]
+                 f"(sandbox: {result.get('sandbox')}, CPUs available: {cpu_budget():g})"]
         lines += [f"WARNING: {w}" for w in getattr(self, "warnings", [])]
         lines += [f"! {e}" for e in result.get("errors", [])]
         return "\n".join(lines)
