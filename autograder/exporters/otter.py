@@ -243,8 +243,8 @@ def guide(slugs: list[str]) -> str:
         "Gradescope gives an autograder half a CPU unless you choose more. advpy reads the "
         "CPUs it really has (affinity and cgroup quota) on every run.",
         "",
-        "Scores are `advpy grade`'s: the zip's plugin grades the submission with advpy's "
-        "sandboxed engine, hidden tests included, before otter runs its own kernel, and the "
+        "Scores are `advpy grade`'s: the zip's plugin runs `advpy grade` on the submission "
+        "(advpy's sandboxed engine, hidden tests included) while otter starts its kernel, and the "
         "student's code never runs in otter's kernel. Students see a summary of the public "
         "checks at once and every question's results once grades are published; the "
         "autograder's stdout stays hidden from them.",
