@@ -125,7 +125,8 @@ def test_guide_names_the_cpu_setting(zips):
 
 def test_verdicts_follow_advpy_statuses():
     result = {"questions": [{"id": "q1", "tests": [
-        {"name": "a", "status": "passed", "max_score": 1.0, "hidden": False, "feedback": ""},
+        {"name": "a", "status": "passed", "max_score": 1.0, "hidden": False,
+         "feedback": "judged from concurrent processes on 1 CPU"},
         {"name": "b", "status": "failed", "max_score": 2.0, "hidden": True, "feedback": "no"},
         {"name": "c", "status": "error", "max_score": 1.0, "hidden": True, "feedback": "oops"},
     ]}], "errors": []}
@@ -133,6 +134,7 @@ def test_verdicts_follow_advpy_statuses():
     assert [(t.passed, t.points, t.hidden) for t in graded] == [
         (True, 1.0, False), (False, 2.0, True), (True, 1.0, True)]
     assert "oops" in graded[2].note  # a grader error keeps its points, and says so
+    assert graded[0].note == "judged from concurrent processes on 1 CPU"  # shown to the student
     checked = otter_checks.tests_of(result, "q1", grading=False)
     assert [t.passed for t in checked] == [True, False, False]
     unreadable = otter_checks.tests_of({"questions": [], "errors": ["unreadable"]}, "q1",

@@ -65,9 +65,12 @@ def tests_of(result: dict, qid: str, *, grading: bool) -> list[OtterTest]:
             elif status == "error":
                 tests.append(OtterTest(test["name"], test["max_score"], test["hidden"], False,
                                        f"{ERROR_NOTE}: {feedback}"))
+            elif status == "passed":  # a passing test may say how it was judged here
+                tests.append(OtterTest(test["name"], test["max_score"], test["hidden"], True,
+                                       note=feedback or None))
             else:
-                tests.append(OtterTest(test["name"], test["max_score"], test["hidden"],
-                                       status == "passed", feedback or "the check failed"))
+                tests.append(OtterTest(test["name"], test["max_score"], test["hidden"], False,
+                                       feedback or "the check failed"))
         return tests
     problems = "; ".join(result.get("errors", [])) or f"advpy has no results for {qid}"
     return [OtterTest("the submission could be graded", 0.0, False, False, problems)]
