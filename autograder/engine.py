@@ -210,28 +210,18 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
     if assignment is not None:
         result.max_score = assignment.max_score
     if sub.problems or assignment is None:
-        result.errors.extend(sub.problems)
-        if assignment is not None:
-            result.questions = _all_failed(assignment, "; ".join(sub.problems))
-        result.seconds = time.monotonic() - started
-        return result
+        return _without_tests(result, assignment, sub.problems, "failed", started)
     with tempfile.TemporaryDirectory(prefix="advpy-") as scratch:
         try:
             module_file = prepare(sub, Path(scratch) / "work")
         except SubmissionError as exc:
-            result.errors.append(str(exc))
-            result.questions = _all_failed(assignment, str(exc))
-            result.seconds = time.monotonic() - started
-            return result
+            return _without_tests(result, assignment, [str(exc)], "failed", started)
         try:
             box = sandbox.choose(settings.sandbox)
             launch = box.launch(module_file, Path(scratch), settings.limits)
         except (OSError, RuntimeError) as exc:
             reason = f"grader error: the sandbox could not be set up ({exc})"
-            result.errors.append(reason)
-            result.questions = _all_failed(assignment, reason, status="error")
-            result.score, _ = total(result.questions)
-            return result
+            return _without_tests(result, assignment, [reason], "error", started)
         result.sandbox = box.name
         process = StudentProcess(module_file, assignment.slug, settings.limits, launch)
         plugin = GradingPlugin(sub, assignment, process, settings)
@@ -243,15 +233,23 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
                 launch.cgroup.remove()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         reason = f"grader error: the tests could not run (pytest exit status {int(code)})"
-        result.errors.append(reason)
-        result.questions = _all_failed(assignment, reason, status="error")
-        result.score, _ = total(result.questions)
-        result.seconds = time.monotonic() - started
-        return result
+        return _without_tests(result, assignment, [reason], "error", started)
     result.questions = plugin.results()
     result.errors.extend(_load_errors(plugin))
     result.errors.extend(f"grader error: {q.id}: {t.name}: {t.feedback}"
                          for q in result.questions for t in q.tests if t.status == "error")
+    result.score, _ = total(result.questions)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _without_tests(result: SubmissionResult, assignment: assignments.Assignment | None,
+                   reasons: list[str], status: str, started: float) -> SubmissionResult:
+    """Finish a result whose tests could not run: every question as one test
+    with ``status`` (failed: the submission's fault; error: ours)."""
+    result.errors.extend(reasons)
+    if assignment is not None:
+        result.questions = _all_failed(assignment, "; ".join(reasons), status=status)
     result.score, _ = total(result.questions)
     result.seconds = time.monotonic() - started
     return result
