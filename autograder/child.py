@@ -190,23 +190,6 @@ def _pickle(obj) -> bytes:
     return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _session_members(sid: int) -> list[int]:
-    """Live (not zombie) processes whose session is ``sid``."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        # fields[0] is the state, fields[3] the session id (see proc(5)).
-        if fields[0] != b"Z" and int(fields[3]) == sid:
-            members.append(int(entry))
-    return members
-
-
 def _processes(match) -> list[int]:
     """Live (not zombie) processes whose /proc/PID/status fields satisfy ``match``."""
     found = []
@@ -244,4 +227,6 @@ def _kill_uid(uid: int) -> None:
 
 def _kill_session(sid: int) -> None:
     """SIGKILL every process whose session is ``sid``, the workers' own groups included."""
-    _kill_all(lambda: _session_members(sid))
+    # NSsid lists the session id in each PID namespace, ours (the outermost
+    # that /proc shows) first.
+    _kill_all(lambda: _processes(lambda f: int(f[b"NSsid"].split()[0]) == sid))
