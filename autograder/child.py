@@ -17,13 +17,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.errors import ChannelBroken
 from autograder.probes import wire
 from autograder.sandbox import Launch
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BOOT = (
+    # No name of ours is left in __main__, where a submission could find it.
     "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-    "from autograder.probes.runner import main; main()"
+    "__import__('autograder.probes.runner', fromlist=['main']).main()"
 )
 
 
@@ -32,8 +34,8 @@ PROBE_MODULES = sorted(f"autograder.probes.{path.stem}" for path in PROBES.glob(
                        if path.stem not in ("__init__", "runner"))
 
 
-class ChannelBroken(Exception):
-    """The student process stopped answering, or answered nonsense."""
+# Time a calibration run of ours may take, before and after a call (see runner._around).
+AROUND_SECONDS = 30.0
 
 
 class SandboxFailed(RuntimeError):
@@ -124,7 +126,7 @@ class StudentProcess:
             raise SandboxFailed(f"the student process did not start: {self.output[-500:]!r}")
 
     def call(self, probe, args: tuple = (), kwargs: dict | None = None,
-             timeout: float = 5.0) -> dict:
+             timeout: float = 5.0, options: dict | None = None) -> dict:
         """Run ``probe(module, *args, **kwargs)`` in a fresh worker; return its raw answer.
 
         The answer is a dict with a ``status`` of ok, raised, timeout,
@@ -135,10 +137,12 @@ class StudentProcess:
             self.close()
             self._start()
         request = {"probe": (probe.__module__, probe.__name__), "args": tuple(args),
-                   "kwargs": dict(kwargs or {}), "timeout": timeout}
+                   "kwargs": dict(kwargs or {}), "timeout": timeout, **(options or {})}
         try:
             wire.write_frame(self._request_fd, _pickle(request))
             deadline = self.limits.load_timeout + timeout + self.limits.grace
+            if request.get("around"):
+                deadline += AROUND_SECONDS
             ready, _, _ = select.select([self._answer_fd], [], [], deadline)
             if not ready:
                 raise ChannelBroken(f"no answer within {deadline:g} s")

@@ -22,6 +22,9 @@ from typing import Any
 
 import pytest
 
+from autograder import judges, shapes
+from autograder.errors import ChannelBroken, StudentFailure
+
 DEFAULT_TIMEOUT = 5.0
 
 
@@ -32,15 +35,6 @@ class Question:
     id: str
     name: str
     points: float
-
-
-class StudentFailure(AssertionError):
-    """The student's code is at fault; the message is the feedback. ``kind``
-    is the answer's status when the call itself failed (timeout, died, ...)."""
-
-    def __init__(self, message: str, kind: str = "failed") -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 def check(question: str, *, weight: float = 1.0, hidden: bool = True,
@@ -77,6 +71,16 @@ def _error_text(error: dict, display: str) -> str:
     return f"{text} ({display}, {where})" if where else text
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What one probe call gave: the probe's result (from the student process,
+    shape-checked) and the evidence the supervisor took itself (see
+    ``Student.observe``)."""
+
+    result: Any
+    evidence: dict
+
+
 class Student:
     """The student's submission, as a test sees it: a process to run probes in."""
 
@@ -106,15 +110,43 @@ class Student:
             return answer["result"]
         raise StudentFailure(self.explain(answer, what), kind=answer["status"])
 
-    def outcome(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
-                **kwargs: Any) -> dict:
-        """Like ``call`` but returns the raw answer ({"status": ..., ...}) for
-        tests that expect the student's code to raise."""
-        from autograder.child import ChannelBroken
+    def observe(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
+                source: int | None = None, around: tuple | None = None,
+                memory_budget: int | None = None, **kwargs: Any) -> Seen:
+        """Like ``call``, with the evidence the student's code cannot write: the
+        supervisor's clock and the kernel's CPU counters when the probe starts
+        ("go") and when its answer arrives ("end"), the other live processes
+        ("live"), the items taken from a counting source (``source``: N items,
+        or -1 for endless; the probe gets it as its ``source`` argument),
+        ``around=(function, args)`` run by the supervisor before and after the
+        worker, and an address-space budget counted from before the
+        submission loads (``memory_budget`` bytes)."""
+        options: dict = {"evidence": True}
+        if source is not None:
+            options["source"] = source
+        if around is not None:
+            function, around_args = around
+            options["around"] = (function.__module__, function.__name__, tuple(around_args))
+        if memory_budget is not None:
+            options["memory_budget"] = int(memory_budget)
+        answer = self.outcome(probe, *args, what=what, timeout=timeout, options=options,
+                              **kwargs)
+        if answer["status"] != "ok":
+            raise StudentFailure(self.explain(answer, what), kind=answer["status"])
+        return Seen(answer["result"], answer.get("evidence") or {})
 
+    def outcome(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
+                options: dict | None = None, **kwargs: Any) -> dict:
+        """Like ``call`` but returns the raw answer ({"status": ..., ...}) for
+        tests that expect the student's code to raise. It comes from the
+        student process, so it is checked first: its status's fields, and an
+        ok answer's result against the shape the probe promises
+        (``autograder.judges``); StudentFailure when it does not fit."""
+        shape = judges.shape_of(probe, args, kwargs)
         limit = timeout or self.timeout
         try:
-            return self._process.call(probe, args, kwargs, timeout=limit)
+            answer = self._process.call(probe, args, kwargs, timeout=limit, options=options)
+            return shapes.check_answer(answer, shape, what)
         except ChannelBroken as exc:
             raise StudentFailure(
                 f"{what}: the student process stopped answering the grader ({exc}); "

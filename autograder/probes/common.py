@@ -64,24 +64,6 @@ def is_iterator(value: object) -> bool:
         return False
 
 
-class Source:
-    """An iterable that counts how many items were pulled from it (infinite
-    when ``length`` is None)."""
-
-    def __init__(self, length: int | None = None) -> None:
-        self.length = length
-        self.pulled = 0
-
-    def __iter__(self) -> Source:
-        return self
-
-    def __next__(self) -> int:
-        if self.length is not None and self.pulled >= self.length:
-            raise StopIteration
-        self.pulled += 1
-        return self.pulled - 1
-
-
 def pull(iterator, limit: int) -> tuple[list, bool]:
     """Take at most ``limit`` items with next(); say whether it stopped by itself."""
     items = []

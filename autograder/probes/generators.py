@@ -12,7 +12,7 @@ from tracemalloc import get_traced_memory, reset_peak
 from tracemalloc import start as start_tracing
 from tracemalloc import stop as stop_tracing
 
-from autograder.probes.common import Source, is_iterator, jsonable, pull, short
+from autograder.probes.common import is_iterator, jsonable, pull, short
 
 # Our own copy of the builtins, taken before any student code runs: a
 # submission that patches builtins (next, isinstance, ...) does not reach us.
@@ -122,16 +122,14 @@ def count_cost(module, name: str, n: int) -> dict:
     return {"value": jsonable(value), "type": type(value).__name__, "peak": peak}
 
 
-def take_pulls(module, n: int, length: int | None, limit: int) -> dict:
-    """take(n, source) on a counting source: pulls after creating, after
-    exhausting (at most ``limit`` items), and the items."""
-    source = Source(length)
+def take_pulls(module, n: int, limit: int, *, source) -> dict:
+    """take(n, source) on the supervisor's counting source, then at most
+    ``limit`` items of it. The pulls are counted by the supervisor, from the
+    kernel's pipe, not here."""
     value = module.take(n, source)
-    pulled_at_creation = source.pulled
     seen = describe(value)
-    got, stopped = pull(iter(value), limit)
-    return {**seen, "pulled_at_creation": pulled_at_creation, "items": jsonable(got),
-            "stopped": stopped, "pulled": source.pulled}
+    got, stopped = pull(iter(value), limit) if limit else ([], False)
+    return {**seen, "items": jsonable(got), "stopped": stopped}
 
 
 def take_from_list(module, n: int, data: list) -> dict:
@@ -140,13 +138,12 @@ def take_from_list(module, n: int, data: list) -> dict:
     return {"items": jsonable(got), "stopped": stopped, **describe(value)}
 
 
-def chunks(module, length: int | None, size: int, count: int) -> dict:
-    """Pull at most ``count`` chunks of chunked(source, size) from a counting
-    source; report the chunks and the pulls after each."""
-    source = Source(length)
+def chunks(module, size: int, count: int, *, source) -> dict:
+    """Pull at most ``count`` chunks of chunked(source, size) from the
+    supervisor's counting source; report the chunks (the supervisor counts
+    the pulls)."""
     iterator = iter(module.chunked(source, size))
-    at_creation = source.pulled
-    got, pulled, types_ = [], [], []
+    got, types_ = [], []
     for _ in range(count):
         try:
             chunk = next(iterator)
@@ -154,8 +151,7 @@ def chunks(module, length: int | None, size: int, count: int) -> dict:
             break
         got.append(jsonable(chunk))
         types_.append(type(chunk).__name__)
-        pulled.append(source.pulled)
-    return {"chunks": got, "types": types_, "pulled": pulled, "pulled_at_creation": at_creation}
+    return {"chunks": got, "types": types_}
 
 
 def chunks_of(module, data: list, size: int) -> dict:

@@ -10,8 +10,12 @@ costs that call only, and the worker's process group is killed afterwards.
 
 from __future__ import annotations
 
+import _signal
 import builtins
 import ctypes
+import functools
+import hashlib
+import hmac
 import importlib
 import importlib.util
 import json
@@ -46,6 +50,15 @@ _setrlimit = resource.setrlimit
 _write_frame = wire.write_frame
 _write = os.write
 _read_frame = wire.read_frame
+_read = os.read
+_start_thread = __import__("_thread").start_new_thread
+_get_ident = __import__("_thread").get_ident
+HEADER_PACK = wire.HEADER.pack
+ITEM = __import__("struct").Struct(">Q")  # one item of the counting source
+SOURCE_ITEMS = 4096  # an "infinite" source holds this many (its pipe holds 64 KiB)
+ALL_SIGNALS = frozenset(signal.valid_signals())
+SIGNALS_MASK = sum(1 << (n - 1) for n in range(1, 32) if n not in (9, 19))
+_HOOK: list = []  # the audit hook, made once in the supervisor (see guard.py)
 
 RESULT_LIMIT = 1 << 20
 LOADED = b"\x00\x00\x00\x00"  # an empty frame: the submission has loaded
@@ -115,7 +128,7 @@ def load(config: dict) -> tuple[object | None, dict]:
     return module, report
 
 
-def _run_probe(config: dict, request: dict, out_fd: int) -> dict:
+def _run_probe(config: dict, request: dict, out_fd: int, go_fd: int, source) -> dict:
     probe_module, probe_name = request["probe"]
     probe = getattr(importlib.import_module(probe_module), probe_name)
     # The submission gets fresh copies of our modules if it imports them, so
@@ -125,12 +138,19 @@ def _run_probe(config: dict, request: dict, out_fd: int) -> dict:
     module, report = load(config)
     if (probe_module, probe_name) == ("autograder.probes.common", "load_report"):
         return {"status": "ok", "result": report}
+    # Loaded: the supervisor takes its "go" readings (clock, CPU) and only then
+    # lets the probe start, so the window it measures is the probe's alone.
     _write(out_fd, LOADED)
+    if _read(go_fd, 1) != b"g":
+        _exit(0)
     if module is None:
         return {"status": "unloadable", "report": report}
+    kwargs = dict(request["kwargs"])
+    if source is not None:
+        kwargs["source"] = source
     try:
         try:
-            result = probe(module, *request["args"], **request["kwargs"])
+            result = probe(module, *request["args"], **kwargs)
         finally:
             vars(builtins).update(_ORIGINAL_BUILTINS)
     except BaseException as exc:  # noqa: BLE001 - reported to the judge as the student's exception
@@ -138,44 +158,150 @@ def _run_probe(config: dict, request: dict, out_fd: int) -> dict:
     return {"status": "ok", "result": result}
 
 
-def _worker(config: dict, request: dict, out_fd: int, channel: tuple[int, int],
-            nonce: str) -> None:
-    """In the forked child: drop the channel, limit, load, run the probe, answer, vanish."""
+def _encoder():
+    """A JSON encoder made of C parts only, taken now: json.dumps and
+    JSONEncoder are Python code whose module globals a submission can rebind."""
+    from json import encoder
+
+    def default(value, _repr=repr):
+        return _repr(value)
+
+    if encoder.c_make_encoder is None:  # a Python without the _json accelerator
+        return lambda value, _dumps=json.dumps: _dumps(value, default=repr)
+    make, escape = encoder.c_make_encoder, encoder.c_encode_basestring_ascii
+
+    def encode(value, _make=make, _escape=escape, _default=default, _join="".join):
+        return _join(_make({}, _default, _escape, None, ": ", ", ", False, False, True)(value, 0))
+
+    return encode
+
+
+_encode = _encoder()
+
+
+def _signer(wake_r: int, done_w: int, out_fd: int, pads: tuple[bytes, bytes], main: int,
+            tail, blocked, *, _read=os.read, _write=os.write, _frames=sys._current_frames,
+            _sha=hashlib.sha256, _pack=HEADER_PACK, _bytes=bytes, _type=type) -> None:
+    """The only holder of the call's key, in a thread of its own.
+
+    It signs the answer when the main thread asks from the tail of _worker
+    with every signal blocked: a submission's signal handler sees only the
+    main thread's frames, and a forged request (any thread can write to the
+    wake pipe) is ignored unless the main thread is really in that tail.
+    """
+    inner, outer = pads
+    while True:
+        if _read(wake_r, 1) != b"s":
+            return
+        frame = _frames().get(main)
+        if frame is None or frame.f_code is not tail or not blocked():
+            continue
+        payload = frame.f_locals.get("payload")
+        if _type(payload) is not _bytes:
+            continue
+        mac = _sha(outer + _sha(inner + payload).digest()).digest()
+        data = _pack(len(payload) + len(mac)) + payload + mac
+        while data:
+            data = data[_write(out_fd, data):]
+        _write(done_w, b"d")
+        return
+
+
+def _main_signals_blocked(*, _open=open, _pid=os.getpid) -> bool:
+    """Whether the kernel says every catchable signal is blocked in the main thread."""
     try:
-        for fd in channel:
+        with _open(f"/proc/{_pid()}/task/{_pid()}/status", "rb") as status:
+            for line in status.read().splitlines():
+                if line.startswith(b"SigBlk:"):
+                    return int(line.split()[1], 16) & SIGNALS_MASK == SIGNALS_MASK
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+
+
+def _finish(answer: dict, wake_w: int, done_r: int, *, _encode=_encode, _write=os.write,
+            _read=os.read, _block=_signal.pthread_sigmask, _all=ALL_SIGNALS,
+            _exit=os._exit) -> None:
+    """The tail of a worker: with every signal blocked, encode the answer and
+    have the signer thread sign and send it."""
+    _block(signal.SIG_BLOCK, _all)
+    try:
+        payload = _encode(answer).encode()
+    except (TypeError, ValueError, RecursionError, OverflowError):
+        payload = _encode({"status": "raised", "error": {
+            "type": "ValueError", "message": "the result could not be reported",
+            "where": None}}).encode()
+    # The signer reads ``payload`` from this very frame while we wait here.
+    while payload:
+        _write(wake_w, b"s")
+        _read(done_r, 1)
+        payload = None
+    _exit(0)
+
+
+def _worker(config: dict, request: dict, pipes: dict, channel: tuple[int, int],
+            secret: list) -> None:
+    """In the forked child: drop the channel, limit, guard, load, run the probe, answer."""
+    try:
+        for fd in (*channel, *pipes["supervisor"]):
             os.close(fd)
         os.setpgid(0, 0)
-        _set_dumpable(True)
+        # Not dumpable: no other process of the sandbox uid may read this
+        # one's memory or open its /proc files (a spawned child has no hook).
+        _set_dumpable(False)
         memory = config.get("memory")
+        if request.get("memory_budget"):
+            # An absolute budget from before the submission loads: memory it
+            # frees later cannot make room for an eager build.
+            memory = min(memory or 1 << 62, _address_space() + request["memory_budget"])
         if memory:
             _setrlimit(resource.RLIMIT_AS, (memory, memory))
         cpu = config.get("cpu")
         if cpu:
             _setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        wake_r, wake_w = os.pipe()
+        done_r, done_w = os.pipe()
+        _start_thread(_signer, (wake_r, done_w, pipes["out"], secret.pop(), _get_ident(),
+                                _finish.__code__, _main_signals_blocked))
+        # The key now lives in the signer thread only, out of the main thread's frames.
+        if _HOOK:
+            sys.addaudithook(_HOOK[0])
+        source = _source(pipes.get("source"))
         try:
-            answer = _run_probe(config, request, out_fd)
+            result = _run_probe(config, request, pipes["out"], pipes["go"], source)
         except BaseException as exc:  # noqa: BLE001 - e.g. the submission broke our probe
-            answer = {"status": "raised", "error": _describe_exception(exc, config["path"])}
-        # The standard library we answer with (json) looks builtins up at call
-        # time: undo whatever the submission did to them.
+            result = {"status": "raised", "error": _describe_exception(exc, config["path"])}
+        # The standard library we answer with looks builtins up at call time:
+        # undo whatever the submission did to them.
         vars(builtins).update(_ORIGINAL_BUILTINS)
-        answer["nonce"] = nonce
-        try:
-            payload = _dumps(answer, default=repr).encode()
-        except (TypeError, ValueError, RecursionError):
-            payload = _dumps({"status": "raised", "error": {
-                "type": "ValueError", "message": "the result could not be reported",
-                "where": None}, "nonce": nonce}).encode()
-        _write_frame(out_fd, payload)
+        _finish(result, wake_w, done_r)
     except BaseException:  # noqa: BLE001 - the supervisor reports a worker that did not answer
         traceback.print_exc()
     finally:
         _exit(0)
 
 
+def _source(fd: int | None):
+    """The counting source: a C-level iterator over the supervisor's pipe, so
+    no object of ours (nothing the student's code could rewrite) counts the
+    pulls; the supervisor reads what is left in the pipe afterwards."""
+    if fd is None:
+        return None
+    read = functools.partial(os.read, fd, ITEM.size)
+    return map(functools.partial(int.from_bytes, byteorder="big"), iter(read, b""))
+
+
+def _address_space() -> int:
+    """This process's virtual memory now, from the kernel (before the submission loads)."""
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+
 def _set_dumpable(flag: bool) -> None:
-    """A non-dumpable supervisor cannot be ptraced or have its /proc/PID/fd opened
-    by the workers, which share its uid."""
+    """A non-dumpable process cannot be ptraced or have its memory or
+    /proc/PID/fd opened by other processes of its uid."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(4, int(flag), 0, 0, 0)  # PR_SET_DUMPABLE
     except (OSError, AttributeError):
@@ -185,18 +311,24 @@ def _set_dumpable(flag: bool) -> None:
 _dropped = []  # set once by _confine: whether this process runs as the sandbox's own uid
 
 
+def _uid_of(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status.read().splitlines():
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _count_processes() -> int:
     """How many other processes run as the sandbox uid (a fork bomb's size)."""
     if not _dropped:
         return 0
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                count += os.stat(f"/proc/{entry}").st_uid == _dropped[0]
-            except OSError:
-                pass
-    return count
+    me = str(os.getpid())
+    return sum(1 for entry in os.listdir("/proc")
+               if entry.isdigit() and entry != me and _uid_of(entry) == _dropped[0])
 
 
 def _kill_strays() -> None:
@@ -228,22 +360,136 @@ def _reap(pid: int) -> tuple[int | None, int | None, float]:
     return os.WEXITSTATUS(status), None, cpu
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int | str) -> dict | None:
+    """What the kernel says of a process: parent, CPU seconds, threads."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return {"ppid": int(fields[1]), "cpu": (int(fields[11]) + int(fields[12])) / TICK,
+            "children": (int(fields[13]) + int(fields[14])) / TICK,
+            "threads": int(fields[17]), "state": fields[0].decode()}
+
+
+def _reading(pid: int) -> dict:
+    """The clock and the worker's own and reaped children's CPU, now."""
+    stat = _stat(pid) or {"cpu": 0.0, "children": 0.0}
+    return {"t": _monotonic(), "cpu": stat["cpu"], "children": stat["children"]}
+
+
+def _others(worker: int) -> list[dict]:
+    """Every other live process of the submission (its uid, or the worker's
+    descendants), with the CPU it used: read before strays are killed."""
+    me = os.getpid()
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (me, worker):
+            stat = _stat(entry)
+            if stat is not None:
+                stats[int(entry)] = stat
+    mine = {worker}
+    for _ in range(len(stats)):
+        grown = {pid for pid, stat in stats.items() if stat["ppid"] in mine} - mine
+        if not grown:
+            break
+        mine |= grown
+    found = []
+    for pid, stat in stats.items():
+        if pid in mine or (_dropped and _uid_of(str(pid)) == _dropped[0]):
+            found.append({"pid": pid, "ppid": stat["ppid"], "cpu": stat["cpu"],
+                          "threads": stat["threads"]})
+    return found[:500]
+
+
+def _around(request: dict) -> object:
+    """A calibration of ours, run here in the supervisor where no student code runs."""
+    spec = request.get("around")
+    if not spec:
+        return None
+    module, name, args = spec
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+def _source_pipe(request: dict) -> tuple[int, int, int, int] | None:
+    """The counting source's pipe, filled with consecutive items: (read end,
+    write end, our own copy of the read end, items written)."""
+    length = request.get("source")
+    if length is None:
+        return None
+    read_fd, write_fd = os.pipe()
+    count = SOURCE_ITEMS if length < 0 else min(length, SOURCE_ITEMS)
+    data = b"".join(ITEM.pack(i) for i in range(count))
+    os.set_blocking(write_fd, False)
+    written = os.write(write_fd, data) if data else 0
+    os.set_blocking(write_fd, True)
+    if written != len(data):
+        raise OSError("the counting source did not fit in its pipe")
+    if length >= 0:
+        os.close(write_fd)
+        write_fd = -1
+    return read_fd, write_fd, os.dup(read_fd), count
+
+
+def _pulled(pipe: tuple[int, int, int, int] | None) -> int | None:
+    """Items taken from the source, from what is left in the kernel's pipe:
+    left must be exactly the untaken tail (a pipe only appends, so nothing
+    can be put back in front of it); anything else counts as tampering."""
+    if pipe is None:
+        return None
+    _, write_fd, ours, count = pipe
+    if write_fd >= 0:
+        os.close(write_fd)
+    os.set_blocking(ours, False)
+    left = b""
+    try:
+        while chunk := os.read(ours, 1 << 16):
+            left += chunk
+    except BlockingIOError:
+        pass
+    os.close(ours)
+    if len(left) % ITEM.size:
+        return -1
+    items = [ITEM.unpack_from(left, i)[0] for i in range(0, len(left), ITEM.size)]
+    taken = count - len(items)
+    return taken if items == list(range(taken, count)) else -1
+
+
 def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
     """Run one probe call in a fresh worker and return its answer with a status.
 
     The worker's pipe must carry the LOADED marker first (unless the call only
-    asks what loaded), then exactly one frame holding this call's nonce; a
+    asks what loaded), then exactly one frame signed with this call's key; a
     submission that writes its own frames to the pipe fails the call instead
-    of passing it.
+    of passing it. With ``evidence``, the answer also carries what this side
+    saw of the call: clock and CPU readings at go and at the end, the other
+    live processes, the source's pulls, and a calibration run around it.
     """
+    want = bool(request.get("evidence"))
+    around = {"before": _around(request)} if request.get("around") else None
     read_fd, write_fd = os.pipe()
-    nonce = os.urandom(12).hex()
+    go_r, go_w = os.pipe()
+    source = _source_pipe(request)
+    key = os.urandom(32)
+    pads = (bytes(b ^ 0x36 for b in key.ljust(64, b"\0")),
+            bytes(b ^ 0x5C for b in key.ljust(64, b"\0")))
+    theirs = {"out": write_fd, "go": go_r, "source": source[0] if source else None,
+              "supervisor": [read_fd, go_w] + ([source[2]] + ([source[1]] if source[1] >= 0
+                                                                  else []) if source else [])}
     marker_expected = request["probe"][1] != "load_report"
+    secret = [pads]
     pid = _fork()
     if pid == 0:
-        os.close(read_fd)
-        _worker(config, request, write_fd, channel, nonce)
+        key = pads = None  # the worker's main thread keeps no copy of the key
+        _worker(config, request, theirs, channel, secret)
+    key_check = hmac.new(key, digestmod="sha256")
     os.close(write_fd)
+    os.close(go_r)
+    if source:
+        os.close(source[0])
     timeout = float(request.get("timeout", 5.0))
     load_timeout = float(config.get("load_timeout", 10.0))
     started = _monotonic()
@@ -251,6 +497,7 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
     loaded_at = None
     buffer = b""
     phase = "load"
+    go = end = None
     while True:
         remaining = deadline - _monotonic()
         if remaining <= 0:
@@ -267,6 +514,11 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
             if not buffer.startswith(LOADED):
                 phase = "done"  # something other than our worker wrote first
                 break
+            go = _reading(pid) if want else None
+            try:
+                os.write(go_w, b"g")
+            except OSError:
+                pass
             loaded_at = _monotonic()
             deadline = loaded_at + timeout
             phase = "probe"
@@ -281,19 +533,31 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
         if len(buffer) > RESULT_LIMIT:
             phase = "done"
             break
+    if want:
+        end = _reading(pid)
+        live = _others(pid)
     os.close(read_fd)
-    end = _monotonic()
+    os.close(go_w)
+    finished = _monotonic()
     crowd = _count_processes() if phase != "done" else 0
     code, sig, cpu = _reap(pid)
     _kill_strays()
-    answer = _judge_buffer(buffer, phase, loaded_at, marker_expected, nonce, code, sig,
+    answer = _judge_buffer(buffer, phase, loaded_at, marker_expected, key_check, code, sig,
                            timeout, load_timeout, crowd)
-    answer["elapsed"] = end - (loaded_at or started)
+    answer["elapsed"] = finished - (loaded_at or started)
     answer["cpu"] = cpu
+    pulled = _pulled(source)
+    if want:
+        if around is not None:
+            around["after"] = _around(request)
+        answer["evidence"] = {"go": go, "end": end, "live": live, "pulled": pulled,
+                              "around": around}
+        if pulled == -1:
+            answer = {"status": "tampered", "elapsed": answer["elapsed"], "cpu": cpu}
     return answer
 
 
-def _judge_buffer(buffer: bytes, phase: str, loaded_at, marker_expected: bool, nonce: str,
+def _judge_buffer(buffer: bytes, phase: str, loaded_at, marker_expected: bool, key_check,
                   code, sig, timeout: float, load_timeout: float, crowd: int) -> dict:
     """What the worker's pipe says: an answer, or why there is none."""
     if phase == "load":
@@ -306,15 +570,19 @@ def _judge_buffer(buffer: bytes, phase: str, loaded_at, marker_expected: bool, n
     if not buffer and (code != 0 or sig):
         return {"status": "died", "code": code, "signal": sig}
     answer = None
-    if len(buffer) >= wire.HEADER.size and (loaded_at or not marker_expected):
+    if len(buffer) >= wire.HEADER.size + 32 and (loaded_at or not marker_expected):
         (size,) = wire.HEADER.unpack(buffer[: wire.HEADER.size])
         body = buffer[wire.HEADER.size:]
         if len(body) == size:
-            try:
-                answer = _loads(body)
-            except ValueError:
-                answer = None
-    if isinstance(answer, dict) and answer.pop("nonce", None) == nonce:
+            payload, mac = body[:-32], body[-32:]
+            check = key_check.copy()
+            check.update(payload)
+            if hmac.compare_digest(mac, check.digest()):
+                try:
+                    answer = _loads(payload)
+                except ValueError:
+                    answer = None
+    if isinstance(answer, dict) and isinstance(answer.get("status"), str):
         return answer
     if not buffer:
         return {"status": "died", "code": code, "signal": sig}
@@ -345,6 +613,11 @@ def main() -> None:
     # Import our probe modules once here, so that no worker pays for them.
     for name in config.get("preload", ()):
         importlib.import_module(name)
+    from autograder.probes import guard
+
+    # Made once here; each worker adds it before the submission loads.
+    _HOOK.append(guard.make_hook(sorted(n for n in sys.modules if n == "autograder"
+                                        or n.startswith("autograder."))))
     _send(answer_fd, {"status": "ready"})  # no student code has run yet
     while True:
         frame = _read_frame(request_fd)

@@ -1,0 +1,279 @@
+"""The audit hook (PEP 578) that keeps a submission out of the grader's frames and objects.
+
+Installed in each worker after our modules are loaded and before the
+submission is, it cannot be removed. It denies the student's code the ways
+into the frames and objects of the code that observes it: ``sys._getframe``,
+``sys._current_frames``, the ``tb_frame``/``gi_frame``/``cr_frame``/``ag_frame``
+attributes, ``gc``'s object walks, ``sys.settrace``/``setprofile``, ``ctypes``,
+new audit hooks, rewriting our functions and classes, and opening the
+per-process files of ``/proc`` that expose memory or file descriptors.
+
+Who asked is decided by code object identity, never by file or module name
+(a submission can compile code under any file name): the code objects of our
+own modules, and of a short list of standard-library functions that only read
+names from the frames they take (``collections.namedtuple``, ``typing``,
+``enum``, ``dataclasses``, ``logging``'s caller lookup, ``warnings``,
+``traceback`` printing without locals). A standard-library function that
+hands frames back to its caller (``traceback.walk_tb``, ``inspect.currentframe``)
+is looked through: what counts is who consumes the frame.
+
+Everything the hook uses is bound as a default argument when it is made, in
+the supervisor, before any student code runs: rebinding a module's names
+later does not change it, and no object of it is reachable from the student.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sys
+from _thread import get_ident as _get_ident
+
+# Our own copy of the builtins, taken before any student code runs.
+__builtins__ = dict(vars(builtins))
+
+FRAME_EVENTS = frozenset({"sys._getframe", "sys._current_frames", "sys._current_exceptions"})
+FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+DENIED = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace",
+                    "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads",
+                    "sys.addaudithook", "os.symlink", "os.link"})
+SETTERS = frozenset({"object.__setattr__", "object.__delattr__"})
+# Per-process files of /proc that reveal nothing but numbers and names.
+SAFE_PROC = frozenset({"status", "stat", "statm", "cgroup", "mountinfo", "mounts", "cmdline",
+                       "comm", "limits", "io", "sched", "schedstat", "cpuset", "oom_score",
+                       "loginuid", "sessionid", "environ"})
+# In a relative path (it may be opened against any directory fd) these names
+# lead to a process's memory or file descriptors.
+UNSAFE_PARTS = frozenset({"proc", "self", "thread-self", "mem", "pagemap", "clear_refs", "fd",
+                          "fdinfo", "map_files", "task", "root", "cwd", "exe", "kcore"})
+
+# (module, qualname prefix): standard-library code that takes frames and
+# passes them only to code of the same list (or reads names from them).
+CONSUMERS = (
+    ("collections", "namedtuple"), ("typing", ""), ("enum", ""), ("dataclasses", ""),
+    ("warnings", ""), ("logging", "Logger.findCaller"), ("logging", "Handler.handleError"),
+    ("traceback", "StackSummary"), ("traceback", "extract_stack"),
+    ("traceback", "format_stack"), ("traceback", "print_stack"), ("traceback", "clear_frames"),
+    ("inspect", "getgeneratorstate"), ("inspect", "getcoroutinestate"),
+    ("inspect", "getasyncgenstate"), ("multiprocessing.sharedctypes", ""),
+)
+# Standard-library code that returns the frame it took: its caller decides.
+PASS_THROUGH = (("traceback", "walk_tb"), ("traceback", "walk_stack"),
+                ("traceback", "_walk_tb_with_full_positions"), ("logging", "<lambda>"),
+                ("inspect", "currentframe"))
+
+
+class Forbidden(RuntimeError):
+    """What the student's code gets when it reaches for the grader's insides."""
+
+
+def _codes_of(value, found: set, seen: set, prefix: str = "", qual: str = "") -> None:
+    """Every code object reachable from a function or class (nested ones too)."""
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    if isinstance(value, property):
+        for part in (value.fget, value.fset, value.fdel):
+            if part is not None:
+                _codes_of(part, found, seen, prefix, qual)
+        return
+    code = getattr(value, "__code__", None)
+    if code is not None and type(code).__name__ == "code":
+        name = getattr(value, "__qualname__", "")
+        if name.startswith(prefix):
+            stack = [code]
+            while stack:
+                current = stack.pop()
+                found.add(current)
+                stack.extend(c for c in current.co_consts if type(c) is type(current))
+        return
+    if isinstance(value, type):
+        for item in list(vars(value).values()):
+            _codes_of(item, found, seen, prefix, qual)
+
+
+def _module_codes(name: str, prefix: str = "") -> set:
+    module = sys.modules.get(name)
+    found: set = set()
+    if module is None:
+        return found
+    seen: set = set()
+    for value in list(vars(module).values()):
+        if getattr(value, "__module__", None) == name:
+            _codes_of(value, found, seen, prefix)
+    if prefix == "<lambda>":  # module-level lambdas: kept under their own name
+        found = {c for c in found if c.co_name == "<lambda>"}
+    return found
+
+
+def _protected_ids(names: list[str]) -> frozenset:
+    """ids of our modules' functions and classes: the student may not rewrite them."""
+    ids = set()
+    for name in names:
+        module = sys.modules.get(name)
+        for value in list(vars(module).values()) if module else []:
+            if getattr(value, "__module__", None) == name:
+                ids.add(id(value))
+                if isinstance(value, type):
+                    ids.update(id(v) for v in vars(value).values())
+    return frozenset(ids)
+
+
+def _realpath(path: str, *, _lstat=os.lstat, _readlink=os.readlink, _getcwd=os.getcwd) -> str:
+    """The path with every symlink followed, using only C functions (os.path's
+    Python helpers could have been rebound by the submission)."""
+    if not path.startswith("/"):
+        path = _getcwd() + "/" + path
+    parts = [p for p in path.split("/") if p and p != "."]
+    done: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        candidate = "/" + "/".join([*done, part])
+        if _unsafe_proc(candidate, final=False):
+            raise ValueError("a per-process file of /proc")
+        try:
+            mode = _lstat(candidate).st_mode
+        except OSError:
+            done.append(part)
+            continue
+        if (mode & 0o170000) == 0o120000 and hops < 40:
+            hops += 1
+            target = _readlink(candidate)
+            if target.startswith("/"):
+                done = []
+            parts = [p for p in target.split("/") if p and p != "."] + parts
+            continue
+        done.append(part)
+    return "/" + "/".join(done)
+
+
+def _unsafe_proc(path: str, final: bool = True) -> bool:
+    """Whether ``path`` (symlinks resolved) is a per-process /proc entry that is
+    not a plain report: memory, descriptors, or (as the last step) the
+    process's own folder, which a directory fd could be opened against."""
+    parts = path.split("/")[1:]
+    if len(parts) < 2 or parts[0] != "proc" or not parts[1].isdigit():
+        return False
+    rest = parts[2:]
+    if len(rest) >= 2 and rest[0] == "task" and rest[1].isdigit():
+        rest = rest[2:]
+    elif rest == ["task"]:
+        rest = []
+    if not rest:
+        return final
+    return len(rest) > 1 or rest[0] not in SAFE_PROC
+
+
+def _proc_path_denied(path: str) -> bool:
+    """Whether opening ``path`` could reach a process's memory or descriptors."""
+    if not path.startswith("/") and UNSAFE_PARTS.intersection(path.split("/")):
+        return True  # it may be opened against a directory fd we cannot see
+    try:
+        return _unsafe_proc(_realpath(path))
+    except (OSError, ValueError):
+        return True  # it passed through memory or descriptors on the way
+
+
+def make_hook(ours: list[str]):
+    """The hook, with everything it needs bound now. ``ours`` names our
+    modules (already imported): their code may do anything."""
+    for name in ("collections", "typing", "enum", "dataclasses", "warnings", "logging",
+                 "traceback", "inspect", "multiprocessing.sharedctypes"):
+        __import__(name)
+    own = set()
+    for name in ours:
+        own |= _module_codes(name)
+    consumers = set()
+    for module, prefix in CONSUMERS:
+        consumers |= _module_codes(module, prefix)
+    passing = set()
+    for module, prefix in PASS_THROUGH:
+        passing |= _module_codes(module, prefix)
+    # StackSummary.extract's inner generator only relays frames to the extractor.
+    passing |= {c for c in consumers if c.co_name == "extended_frame_gen"}
+    extract = {c for c in consumers if c.co_name in ("_extract_from_extended_frame_gen",
+                                                     "extract")
+               and "capture_locals" in c.co_varnames}
+
+    protected = _protected_ids(ours)
+    busy: set = set()  # threads inside the hook (its own _getframe raises an event too)
+
+    # Defaults, not globals or closures: bound once, unreachable from the student.
+    def hook(event, args, *, _own=frozenset(own), _consumers=frozenset(consumers),
+             _passing=frozenset(passing), _extract=frozenset(extract),
+             _protected=protected, _frame_events=FRAME_EVENTS,
+             _frame_attrs=FRAME_ATTRS, _denied=DENIED, _setters=SETTERS,
+             _getframe=sys._getframe, _ident=_get_ident, _busy=busy,
+             _forbidden=Forbidden, _isinstance=isinstance, _str=str, _bytes=bytes,
+             _id=id, _denied_path=_proc_path_denied, _fspath=os.fspath,
+             _len=len):
+        if event in _frame_events:
+            frames = True
+        elif event == "object.__getattr__":
+            if _len(args) < 2 or args[1] not in _frame_attrs:
+                return
+            frames = True
+        elif event in _denied or event.startswith("ctypes."):
+            frames = False
+        elif event in _setters:
+            if _id(args[0]) not in _protected:
+                return
+            frames = False
+        elif event == "function.__new__":
+            if args[0] not in _own:
+                return
+            frames = False
+        elif event == "open" or event == "os.chdir":
+            path = args[0] if args else None
+            if path is None or _isinstance(path, int):
+                return
+            try:
+                path = _fspath(path)
+                if _isinstance(path, _bytes):
+                    path = path.decode("utf-8", "surrogateescape")
+            except Exception:  # noqa: BLE001 - not a path: the call itself will fail
+                return
+            if not _denied_path(path):
+                return
+            frames = False
+        else:
+            return
+        me = _ident()
+        if me in _busy:
+            return  # the hook's own _getframe
+        _busy.add(me)
+        try:
+            frame = _getframe(1)
+            for _ in range(64):
+                if frame is None:
+                    break
+                code = frame.f_code
+                if code in _own:
+                    return
+                if frames and code in _passing:
+                    frame = frame.f_back
+                    continue
+                if code in _consumers:
+                    if code in _extract and frame.f_locals.get("capture_locals"):
+                        break
+                    return
+                break
+        finally:
+            _busy.discard(me)
+        raise _forbidden(
+            f"advpy: submissions may not use {event} (the grader blocks what could read or "
+            "change how a submission is graded); remove it from your code.")
+
+    return hook
+
+
+def install(ours: list[str]) -> None:
+    """Add the hook for good (an audit hook cannot be removed)."""
+    sys.addaudithook(make_hook(ours))
