@@ -5,15 +5,17 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import tempfile
+import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from autograder import assignments
-from autograder.engine import Settings, grade_one
+from autograder.engine import Settings, grade_one, grader_failure
 from autograder.model import SubmissionResult
 from autograder.submissions import Submission, discover
 
-DEMO = Path(__file__).resolve().parent / "demo"
+HERE = Path(__file__).resolve().parent
+DEMO = HERE / "demo"
 
 
 def demo_paths() -> list[Path]:
@@ -30,6 +32,10 @@ def grade(paths: Iterable[Path | str], *, assignment: str | None = None, jobs: i
     processes (pytest runs one session at a time per process). Timing-based
     tests stay fair because they calibrate in the same run, but they are
     most exact with ``jobs=1``.
+
+    A failure of the grader itself on one submission (an exception of ours, a
+    grading process that died) does not stop the class: that submission's
+    result is incomplete (``complete`` False), to be regraded.
     """
     settings = settings or Settings()
     with tempfile.TemporaryDirectory(prefix="advpy-batch-") as scratch:
@@ -37,7 +43,7 @@ def grade(paths: Iterable[Path | str], *, assignment: str | None = None, jobs: i
         if jobs <= 1 or len(subs) <= 1:
             results = []
             for sub in subs:
-                results.append(grade_one(sub, settings))
+                results.append(_guarded(sub, settings))
                 if progress:
                     progress(results[-1])
             return results
@@ -52,12 +58,29 @@ def grade(paths: Iterable[Path | str], *, assignment: str | None = None, jobs: i
             return results
 
 
+def _guarded(sub: Submission, settings: Settings) -> SubmissionResult:
+    try:
+        return grade_one(sub, settings)
+    except Exception as exc:  # noqa: BLE001 - one grader failure must not stop the class
+        return grader_failure(sub, _describe(exc))
+
+
 def _result_or_error(future: concurrent.futures.Future, sub: Submission) -> SubmissionResult:
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - one grader failure must not stop the class
-        return SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0,
-                                errors=[f"grader error: {type(exc).__name__}: {exc}"])
+        return grader_failure(sub, _describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    """The exception, and where in the grader it was raised (for whoever fixes
+    it; not known for one raised in a pool's process)."""
+    ours = [(Path(f.filename).resolve(), f.lineno)
+            for f in traceback.extract_tb(exc.__traceback__)]
+    ours = [(path, line) for path, line in ours
+            if HERE in path.parents and path != Path(__file__).resolve()]
+    where = f" (at {ours[-1][0].name}:{ours[-1][1]})" if ours else ""
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def check(path: Path | str, *, assignment: str | None = None,

@@ -9,10 +9,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from autograder import api, render
+from autograder import api, render, sandbox
 from autograder.child import Limits
 from autograder.engine import Settings
-from autograder.model import SubmissionResult
+from autograder.model import INCOMPLETE, SubmissionResult
+
+# Exit status of `advpy grade` when a submission is incomplete (a grader error):
+# its score lacks what could not be judged, and it must be regraded.
+EXIT_INCOMPLETE = 3
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -26,7 +30,7 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-limit", type=int, default=64 * 1024, metavar="BYTES",
                         help="output kept from a submission; the rest is dropped")
     parser.add_argument("--sandbox", default="auto",
-                        choices=["auto", "bubblewrap", "process", "none"],
+                        choices=list(sandbox.MODES),
                         help="isolation for student code (default: the strongest available)")
 
 
@@ -74,6 +78,22 @@ def _progress(console: Console):
     return show
 
 
+def _protected(args: argparse.Namespace, err: Console) -> bool:
+    """Whether grading may go on: never real submissions with no isolation
+    (unless --sandbox none); the bundled demo alone runs unprotected, saying so."""
+    try:
+        sandbox.choose(args.sandbox)
+    except sandbox.Unprotected as exc:
+        if not args.demo or args.paths:
+            err.print(f"advpy grade: refusing to run student code unprotected. {exc}",
+                      style="bold red", soft_wrap=True, markup=False)
+            return False
+        err.print(f"WARNING: the demo runs WITHOUT a sandbox (its code is ours). {exc}",
+                  style="bold yellow", soft_wrap=True, markup=False)
+        args.sandbox = "none"
+    return True
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     paths = list(args.paths)
@@ -81,6 +101,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         paths += api.demo_paths()
     if not paths:
         err.print("advpy grade: give a submission (file, folder or zip) or --demo")
+        return 2
+    if not _protected(args, err):
         return 2
     results = api.grade(paths, assignment=args.assignment, jobs=args.jobs,
                         settings=_settings(args), progress=_progress(err))
@@ -104,11 +126,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if args.details or single:
             for result in results:
                 render.submission_table(result, out, show_hidden=True)
-    for result in results:
-        if result.has_grader_errors:
-            err.print(f"GRADER ERROR while grading {result.submission}: "
-                      + "; ".join(e for e in result.errors if e.startswith("grader error")),
-                      style="bold magenta")
+    incomplete = [result for result in results if not result.complete]
+    for result in incomplete:
+        err.print(f"GRADER ERROR while grading {result.submission}: "
+                  + "; ".join(result.grader_errors), style="bold magenta")
+    if incomplete:
+        err.print(f"{len(incomplete)} submission(s) incomplete: {INCOMPLETE}. What could not "
+                  "be judged scores 0 until then: fix the grader problem above and grade these "
+                  "submissions again.", style="bold magenta")
+        return EXIT_INCOMPLETE
     return 0
 
 

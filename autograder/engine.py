@@ -14,7 +14,14 @@ import pytest
 
 from autograder import assignments, sandbox
 from autograder.child import Limits, StudentProcess
-from autograder.model import QuestionResult, SubmissionResult, TestResult, bound, total
+from autograder.model import (
+    GRADER_ERROR,
+    QuestionResult,
+    SubmissionResult,
+    TestResult,
+    bound,
+    total,
+)
 from autograder.probes import common
 from autograder.submissions import Submission, SubmissionError, prepare
 from autograder.testing import Student, StudentFailure, split_points
@@ -31,12 +38,28 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     public_only: bool = False
     sandbox: str = "auto"
+    # A folder of tests to run instead of the assignment's hidden tests (the
+    # project's own tests use it to grade against a course of their making).
+    hidden_tests: Path | None = None
 
 
 @dataclass
 class _Outcome:
     status: str
     feedback: str
+    # For a test not run because a test it needs had a grader error: that
+    # test's title (the root cause, passed on down a chain of prerequisites).
+    cause: str | None = None
+
+
+class NotRun(Exception):
+    """A test that needs a test which had a grader error: it is not judged at
+    all (status error, no points, no blame) until the submission is regraded."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"Not run: “{cause}” had a grader error; this test will run when "
+                         "the submission is regraded.")
+        self.cause = cause
 
 
 def _title(item: pytest.Item) -> str:
@@ -134,7 +157,7 @@ class GradingPlugin:
         for needed in spec["after"]:
             outcome = self.outcomes.get(by_name[needed].nodeid) if needed in by_name else None
             if outcome is not None and outcome.status == "error":
-                raise RuntimeError(f"not run: “{_title(by_name[needed])}” had a grader error")
+                raise NotRun(outcome.cause or _title(by_name[needed]))
             if outcome is None or outcome.status != "passed":
                 raise StudentFailure(
                     f"Not run: this test needs “{_title(by_name[needed])}” to pass first."
@@ -155,11 +178,13 @@ class GradingPlugin:
         if isinstance(error, StudentFailure) and error.kind == "timeout":
             question = _spec(item)["question"]
             self.timeouts[question] = self.timeouts.get(question, 0) + 1
-        if isinstance(error, AssertionError):
+        if isinstance(error, NotRun):
+            self.outcomes[item.nodeid] = _Outcome("error", str(error), cause=error.cause)
+        elif isinstance(error, AssertionError):
             self.outcomes[item.nodeid] = _Outcome("failed", str(error) or "the check failed")
         else:
             self.outcomes[item.nodeid] = _Outcome(
-                "error", f"grader error in {call.when}: {type(error).__name__}: {error}")
+                "error", f"the grader failed ({call.when}): {type(error).__name__}: {error}")
 
     # -- results ----------------------------------------------------------
     def results(self) -> list[QuestionResult]:
@@ -172,9 +197,9 @@ class GradingPlugin:
             shares = split_points(question.points, [_spec(i)["weight"] for i in items])
             tests = []
             for item, share in zip(items, shares, strict=False):
-                outcome = self.outcomes.get(item.nodeid) or _Outcome(
-                    "error", "grader error: the test did not run")
-                earned = share if outcome.status in ("passed", "error") else 0.0
+                outcome = self._outcome(item)
+                # A grader error earns nothing: it marks the submission incomplete instead.
+                earned = share if outcome.status == "passed" else 0.0
                 tests.append(TestResult(_title(item), outcome.status, earned, share,
                                         _spec(item)["hidden"], bound(outcome.feedback)))
             max_score = question.points if items else 0.0
@@ -183,17 +208,31 @@ class GradingPlugin:
                                             max_score, tests))
         return questions
 
+    def _outcome(self, item: pytest.Item) -> _Outcome:
+        return self.outcomes.get(item.nodeid) or _Outcome(
+            "error", "the grader never ran this test")
 
-def pytest_args(assignment: assignments.Assignment, public_only: bool) -> list[str]:
+    def grader_errors(self) -> list[str]:
+        """Each test that had a grader error of its own (not those it kept
+        from running), for the submission's ``errors``."""
+        return [f"{GRADER_ERROR}: {_spec(item)['question']}: {_title(item)}: "
+                f"{bound(outcome.feedback, 400)}"
+                for item in self.items
+                if (outcome := self._outcome(item)).status == "error" and outcome.cause is None]
+
+
+def pytest_args(assignment: assignments.Assignment, public_only: bool,
+                hidden_tests: Path | None = None) -> list[str]:
+    hidden_tests = hidden_tests or assignment.hidden_tests
     targets = [str(assignment.public_tests)]
     if not public_only:
-        targets.append(str(assignment.hidden_tests))
+        targets.append(str(hidden_tests))
     # Plugins the judge does not need cost time on every submission
     # (unraisableexception alone runs gc.collect() several times).
     quiet = ["cacheprovider", "terminal", "stepwise", "unraisableexception", "threadexception",
              "doctest", "junitxml", "pastebin", "faulthandler", "logging", "warnings"]
     return [*targets, *(arg for name in quiet for arg in ("-p", f"no:{name}")),
-            "--assert=plain", "-c", os.devnull, "--rootdir", str(assignment.hidden_tests.parent),
+            "--assert=plain", "-c", os.devnull, "--rootdir", str(hidden_tests.parent),
             "--import-mode=importlib"]
 
 
@@ -217,39 +256,59 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
         except SubmissionError as exc:
             return _without_tests(result, assignment, [str(exc)], "failed", started)
         try:
-            box = sandbox.choose(settings.sandbox)
-            launch = box.launch(module_file, Path(scratch), settings.limits)
+            box = sandbox.choose(settings.sandbox, secrets=not settings.public_only)
+            launch = box.launch(module_file, Path(scratch), settings.limits, hidden=[
+                assignments.PACKAGE, assignments.course_root(), sub.path.parent,
+                *([settings.hidden_tests] if settings.hidden_tests else [])])
         except (OSError, RuntimeError) as exc:
-            reason = f"grader error: the sandbox could not be set up ({exc})"
+            reason = f"{GRADER_ERROR}: the sandbox could not be set up ({exc})"
             return _without_tests(result, assignment, [reason], "error", started)
         result.sandbox = box.name
         process = StudentProcess(module_file, assignment.slug, settings.limits, launch)
         plugin = GradingPlugin(sub, assignment, process, settings)
         try:
-            code = pytest.main(pytest_args(assignment, settings.public_only), plugins=[plugin])
+            code = pytest.main(pytest_args(assignment, settings.public_only,
+                                           settings.hidden_tests), plugins=[plugin])
         finally:
             process.close()
             if launch.cgroup:
                 launch.cgroup.remove()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        reason = f"grader error: the tests could not run (pytest exit status {int(code)})"
+        reason = f"{GRADER_ERROR}: the tests could not run (pytest exit status {int(code)})"
         return _without_tests(result, assignment, [reason], "error", started)
     result.questions = plugin.results()
     result.errors.extend(_load_errors(plugin))
-    result.errors.extend(f"grader error: {q.id}: {t.name}: {t.feedback}"
-                         for q in result.questions for t in q.tests if t.status == "error")
+    result.errors.extend(plugin.grader_errors())
+    result.complete = not any(t.status == "error" for q in result.questions for t in q.tests)
     result.score, _ = total(result.questions)
     result.seconds = time.monotonic() - started
     return result
 
 
+def grader_failure(sub: Submission, reason: str) -> SubmissionResult:
+    """The result of a submission that the grader itself failed on (an
+    exception of ours, a grading process that died): every question a grader
+    error, no points, incomplete."""
+    result = SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0)
+    try:
+        assignment = assignments.get(sub.assignment) if sub.assignment else None
+    except KeyError:
+        assignment = None
+    if assignment is not None:
+        result.max_score = assignment.max_score
+    return _without_tests(result, assignment, [f"{GRADER_ERROR}: {reason}"], "error",
+                          time.monotonic())
+
+
 def _without_tests(result: SubmissionResult, assignment: assignments.Assignment | None,
                    reasons: list[str], status: str, started: float) -> SubmissionResult:
     """Finish a result whose tests could not run: every question as one test
-    with ``status`` (failed: the submission's fault; error: ours)."""
+    with ``status`` (failed: the submission's fault; error: ours, which leaves
+    the submission incomplete). Either way no points."""
     result.errors.extend(reasons)
     if assignment is not None:
-        result.questions = _all_failed(assignment, "; ".join(reasons), status=status)
+        result.questions = _untested(assignment, "; ".join(reasons), status=status)
+    result.complete = status != "error"
     result.score, _ = total(result.questions)
     result.seconds = time.monotonic() - started
     return result
@@ -272,11 +331,10 @@ def _load_errors(plugin: GradingPlugin) -> list[str]:
     return [bound(m, 400) for m in messages]
 
 
-def _all_failed(assignment: assignments.Assignment, reason: str,
-                status: str = "failed") -> list[QuestionResult]:
-    """Every question as one test with ``status``; a grader error keeps the points."""
-    earned = (lambda q: q.points) if status == "error" else (lambda q: 0.0)
-    return [QuestionResult(q.id, q.name, earned(q), q.points,
-                           [TestResult("the submission could be graded", status, earned(q),
+def _untested(assignment: assignments.Assignment, reason: str,
+              status: str) -> list[QuestionResult]:
+    """Every question as one test with ``status``, scoring 0."""
+    return [QuestionResult(q.id, q.name, 0.0, q.points,
+                           [TestResult("the submission could be graded", status, 0.0,
                                        q.points, False, bound(reason))])
             for q in assignment.questions]

@@ -7,6 +7,12 @@ from typing import Literal
 
 Status = Literal["passed", "failed", "error"]
 FEEDBACK_LIMIT = 1200
+GRADER_ERROR = "grader error"  # how each of our own failures begins in ``errors``
+# What an incomplete submission says, wherever its results are shown.
+INCOMPLETE = "grading failed on our side, this submission will be regraded"
+# What a test with a grader error says to its student, wherever it is shown.
+ERROR_TEST_NOTE = ("Grading failed on our side, not because of your code: this test scores 0 "
+                   "for now, and the submission will be regraded.")
 
 
 def bound(text: str, limit: int = FEEDBACK_LIMIT) -> str:
@@ -43,6 +49,9 @@ class SubmissionResult:
     max_score: float
     questions: list[QuestionResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # False when a grader error kept a test (or all of them) from being judged:
+    # the score lacks those tests' points and the submission must be regraded.
+    complete: bool = True
     sandbox: str = "not run"  # the isolation used, or "not run" when no student code ran
     seconds: float = 0.0
 
@@ -54,8 +63,20 @@ class SubmissionResult:
 
     @property
     def has_grader_errors(self) -> bool:
-        return any(t.status == "error" for q in self.questions for t in q.tests) or bool(
-            self.errors and not self.questions)
+        return not self.complete
+
+    @property
+    def grader_errors(self) -> list[str]:
+        """Our own failures among ``errors``: why the submission is incomplete."""
+        return [e for e in self.errors if e.startswith(GRADER_ERROR)]
+
+    def incomplete_note(self) -> str | None:
+        """The line an incomplete submission shows (with its first reason); None when complete."""
+        if self.complete:
+            return None
+        reasons = self.grader_errors
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        return f"{INCOMPLETE}: {bound(reasons[0], 400)}{more}" if reasons else INCOMPLETE
 
 
 def total(questions: list[QuestionResult]) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from autograder.model import SubmissionResult
+from autograder.model import ERROR_TEST_NOTE, INCOMPLETE, SubmissionResult
 
 
 def _fmt(value: float) -> str:
@@ -40,7 +40,7 @@ def class_table(results: list[SubmissionResult], console: Console) -> None:
         for qid in ids:
             table.add_column(qid, justify="right")
         table.add_column("score", justify="right")
-        notes = []
+        notes: list[Text] = []
         for result in group:
             by_id = {q.id: q for q in result.questions}
             cells = []
@@ -54,11 +54,18 @@ def class_table(results: list[SubmissionResult], console: Console) -> None:
                 cells.append(Text(_fmt(q.score), style=style))
             name = result.student or Path(result.submission).name
             flag = " !" if result.errors else ""
-            table.add_row(name + flag, *cells, f"{_fmt(result.score)}/{_fmt(result.max_score)}")
-            notes.extend(f"{name}: {error}" for error in result.errors[:3])
+            score = f"{_fmt(result.score)}/{_fmt(result.max_score)}"
+            if result.complete:
+                table.add_row(name + flag, *cells, score)
+            else:  # the score lacks what a grader error kept from being judged
+                table.add_row(name + flag, *cells, Text(f"{score} incomplete", style="magenta"))
+                notes.append(Text(f"  ! {name}: {result.incomplete_note()}",
+                                  style="bold magenta"))
+            others = [e for e in result.errors if e not in result.grader_errors]
+            notes.extend(Text(f"  ! {name}: {error}", style="yellow") for error in others[:3])
         console.print(table)
         for note in notes:
-            console.print(Text(f"  ! {note}", style="yellow"), overflow="fold")
+            console.print(note, overflow="fold")
 
 
 def submission_table(result: SubmissionResult, console: Console, *, show_hidden: bool) -> None:
@@ -81,18 +88,23 @@ def submission_table(result: SubmissionResult, console: Console, *, show_hidden:
             table.add_row(question.id, name, Text(label, style=style),
                           f"{_fmt(test.score)}/{_fmt(test.max_score)}", test.feedback)
     console.print(table)
+    if not result.complete:
+        console.print(Text(f"! Incomplete: {INCOMPLETE}.", style="bold magenta"))
     for error in result.errors:
-        console.print(Text(f"! {error}", style="yellow"))
+        style = "magenta" if error in result.grader_errors else "yellow"
+        console.print(Text(f"! {error}", style=style), overflow="fold")
 
 
 def to_csv(results: list[SubmissionResult]) -> str:
     """A gradebook an LMS can import: one row a student, one column an assignment."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["student", "submission", "assignment", "score", "max_score"])
+    # complete: false marks a score that lacks tests a grader error kept from
+    # being judged; regrade that submission before the grade counts.
+    writer.writerow(["student", "submission", "assignment", "score", "max_score", "complete"])
     for r in results:
         writer.writerow([r.student or "", r.submission, r.assignment or "", _fmt(r.score),
-                         _fmt(r.max_score)])
+                         _fmt(r.max_score), "true" if r.complete else "false"])
     return buffer.getvalue()
 
 
@@ -101,15 +113,19 @@ def to_gradescope(result: SubmissionResult) -> dict:
     tests = []
     for question in result.questions:
         for number, test in enumerate(question.tests, start=1):
+            output = test.feedback
+            if test.status == "error":
+                output = f"{ERROR_TEST_NOTE}\n{test.feedback}".rstrip()
             tests.append({
                 "name": f"{question.id} {question.name}: {test.name}",
                 "number": f"{question.id[1:]}.{number}",
                 "score": test.score, "max_score": test.max_score,
-                "status": "passed" if test.status != "failed" else "failed",
-                "output": test.feedback,
+                "status": "passed" if test.status == "passed" else "failed",
+                "output": output,
                 "visibility": "after_published" if test.hidden else "visible",
             })
-    output = "\n".join(result.errors)
+    lines = [] if result.complete else [f"Incomplete: {INCOMPLETE}."]
+    output = "\n".join([*lines, *result.errors])
     return {"score": result.score, "execution_time": round(result.seconds, 3),
             "output": output, "visibility": "visible", "stdout_visibility": "hidden",
             "tests": tests}

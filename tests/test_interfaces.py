@@ -3,6 +3,8 @@ and library: JSON alone on stdout, exit status, classes, zips, LMS downloads."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import subprocess
@@ -11,8 +13,11 @@ import zipfile
 
 import pytest
 from conftest import ROOT, SUBMISSIONS
+from rich.console import Console
 
-from autograder import api, render
+from autograder import api, cli, render
+from autograder.engine import Settings
+from autograder.model import ERROR_TEST_NOTE, INCOMPLETE
 
 GOOD = ROOT / "solutions" / "generators" / "generators.py"
 STUB = ROOT / "assignments" / "generators" / "generators.py"
@@ -27,8 +32,9 @@ def test_json_for_one_submission_is_alone_on_stdout():
     done = advpy("grade", str(GOOD), "--format", "json")
     result = json.loads(done.stdout)
     assert set(result) >= {"submission", "student", "assignment", "score", "max_score",
-                           "questions", "errors"}
+                           "questions", "errors", "complete"}
     assert result["score"] == result["max_score"] == 18.0
+    assert result["complete"] is True and done.returncode == 0
     question = result["questions"][0]
     assert set(question) == {"id", "name", "score", "max_score", "tests"}
     assert set(question["tests"][0]) == {"name", "status", "score", "max_score", "hidden",
@@ -154,14 +160,15 @@ def test_jobs_give_the_same_scores(tmp_path, jobs):
 
 
 def test_a_sandbox_that_cannot_start_is_a_grader_error(monkeypatch):
-    """Never the student's loss: every test is a loud grader error, with its points."""
+    """Never a silent loss: every test is a loud grader error, scoring 0, and
+    the submission is incomplete (to be regraded)."""
     from autograder import sandbox
     from autograder.engine import Settings
 
     real = sandbox.Plain.launch
 
-    def broken(self, module_path, scratch, limits=None):
-        launch = real(self, module_path, scratch, limits)
+    def broken(self, module_path, scratch, limits=None, hidden=()):
+        launch = real(self, module_path, scratch, limits, hidden)
         launch.prefix = ["/bin/false"]
         return launch
 
@@ -169,5 +176,118 @@ def test_a_sandbox_that_cannot_start_is_a_grader_error(monkeypatch):
     result = api.grade([GOOD], settings=Settings(sandbox="none"))[0]
     statuses = {t.status for q in result.questions for t in q.tests}
     assert statuses == {"error"}
-    assert result.score == result.max_score and result.has_grader_errors
+    assert result.score == 0 and not result.complete and result.has_grader_errors
     assert any("did not start" in e for e in result.errors)
+
+
+# -- grader errors: no points given, none silently taken ----------------------
+
+# Hidden tests of our making for the generators assignment: one whose judge
+# crashes (a bug of ours, as a TypeError on odd data would be), two that need
+# it (directly and through the first), and one that passes.
+BROKEN_JUDGE = '''
+from autograder.testing import check
+
+
+@check("q1", hidden=True)
+def test_judge_crashes(student):
+    """the judge of this test crashes"""
+    raise RuntimeError("the judge crashed")
+
+
+@check("q1", hidden=True, after="test_judge_crashes")
+def test_needs_the_crashed_one(student):
+    """a test that needs the crashed one"""
+
+
+@check("q1", hidden=True, after="test_needs_the_crashed_one")
+def test_needs_that_one(student):
+    """a test two steps after the crash"""
+
+
+@check("q2", hidden=True)
+def test_passes(student):
+    """a hidden test that passes"""
+'''
+CRASHED = "the judge of this test crashes"
+
+
+@pytest.fixture(scope="module")
+def broken_judge(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hidden")
+    (folder / "test_broken_judge.py").write_text(BROKEN_JUDGE)
+    return folder / "test_broken_judge.py"
+
+
+@pytest.fixture(scope="module")
+def incomplete(broken_judge):
+    """The reference solution, graded with the broken judge's hidden tests."""
+    return api.grade([GOOD], settings=Settings(hidden_tests=broken_judge.parent))[0]
+
+
+def _tests(result, question: str) -> dict:
+    return {t.name: t for q in result.questions if q.id == question for t in q.tests}
+
+
+def test_a_grader_error_scores_nothing_and_leaves_the_submission_incomplete(incomplete):
+    q1 = _tests(incomplete, "q1")
+    crashed = q1[CRASHED]
+    assert (crashed.status, crashed.score) == ("error", 0.0) and crashed.max_score > 0
+    assert "RuntimeError: the judge crashed" in crashed.feedback
+    assert q1["mygenerator() yields 1, 2, 3"].status == "passed"  # the public test
+    assert _tests(incomplete, "q2")["a hidden test that passes"].status == "passed"
+    assert incomplete.complete is False and incomplete.has_grader_errors
+    lost = sum(t.max_score for t in q1.values() if t.status == "error")
+    assert incomplete.score == round(incomplete.max_score - lost, 4)
+    # One reason to fix, not one a test it kept from running.
+    assert len(incomplete.grader_errors) == 1 and CRASHED in incomplete.grader_errors[0]
+
+
+def test_dependants_of_an_errored_test_are_not_run(incomplete):
+    q1 = _tests(incomplete, "q1")
+    note = (f"Not run: “{CRASHED}” had a grader error; this test will run when the "
+            "submission is regraded.")
+    for name in ("a test that needs the crashed one", "a test two steps after the crash"):
+        assert (q1[name].status, q1[name].score, q1[name].feedback) == ("error", 0.0, note)
+
+
+def test_an_incomplete_submission_says_so_in_every_format(incomplete):
+    data = json.loads(render.to_json([incomplete], single=True))
+    keys = list(data)
+    assert data["complete"] is False and keys.index("complete") == keys.index("errors") + 1
+    rows = list(csv.DictReader(io.StringIO(render.to_csv([incomplete]))))
+    assert rows[0]["complete"] == "false" and rows[0]["score"] == f"{incomplete.score:g}"
+    gradescope = render.to_gradescope(incomplete)
+    assert INCOMPLETE in gradescope["output"].splitlines()[0]
+    errored = [t for t in gradescope["tests"] if t["name"].endswith(CRASHED)]
+    assert errored[0]["score"] == 0 and errored[0]["output"].startswith(ERROR_TEST_NOTE)
+    assert round(sum(t["score"] for t in gradescope["tests"]), 4) == gradescope["score"]
+    for show in (lambda c: render.class_table([incomplete], c),
+                 lambda c: render.submission_table(incomplete, c, show_hidden=True)):
+        console = Console(file=io.StringIO(), width=300)
+        show(console)
+        assert INCOMPLETE in console.file.getvalue()
+    console = Console(file=io.StringIO(), width=300)
+    render.class_table([incomplete], console)
+    assert f"{INCOMPLETE}: grader error: q1: {CRASHED}" in console.file.getvalue()
+
+
+def test_grade_exits_3_when_a_submission_is_incomplete(broken_judge, tmp_path, monkeypatch,
+                                                       capsys):
+    # The grader's pytest reads PYTEST_ADDOPTS like any pytest run: here it
+    # collects the broken judge beside the real hidden tests.
+    monkeypatch.setenv("PYTEST_ADDOPTS", str(broken_judge))
+    out = tmp_path / "result.json"
+    assert cli.main(["grade", str(GOOD), "--format", "json", "-o", str(out)]) == 3
+    result = json.loads(out.read_text())
+    assert result["complete"] is False and 0 < result["score"] < result["max_score"]
+    assert "GRADER ERROR" in capsys.readouterr().err
+
+
+def test_tests_that_cannot_run_leave_the_submission_incomplete(tmp_path):
+    """pytest itself fails (here: no such folder of tests): no question is
+    judged, none scores, and the submission is to be regraded."""
+    result = api.grade([GOOD], settings=Settings(hidden_tests=tmp_path / "missing"))[0]
+    assert result.score == 0 and not result.complete
+    assert {t.status for q in result.questions for t in q.tests} == {"error"}
+    assert "the tests could not run" in result.grader_errors[0]

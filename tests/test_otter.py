@@ -20,7 +20,9 @@ from conftest import ROOT, expected_scores
 
 from autograder import api, assignments, cli
 from autograder.exporters import otter as otter_export
-from autograder.exporters import otter_checks
+from autograder.exporters import otter_checks, otter_common
+from autograder.exporters.otter_plugin import grader_error_result
+from autograder.model import ERROR_TEST_NOTE
 
 SLUGS = assignments.available()
 OURS = Path(__file__).resolve().parent / "otter_submissions"
@@ -107,7 +109,7 @@ def test_the_zip_is_otters(slug, zips, tmp_path):
     plugin = config["plugins"][0][otter_export.PLUGIN]
     # The fingerprint the plugin checks is the one of the advpy the zip carries.
     assert plugin == {"assignment": slug,
-                      "fingerprint": otter_export.tree_fingerprint(tmp_path / "files" / "advpy")}
+                      "fingerprint": otter_common.tree_fingerprint(tmp_path / "files" / "advpy")}
     assert "/autograder/source/files/advpy" in environment
     assert "files/advpy/pyproject.toml" in names
     assert f"files/advpy/autograder/hidden/{slug}/__init__.py" in names
@@ -130,15 +132,13 @@ def test_verdicts_follow_advpy_statuses():
         {"name": "b", "status": "failed", "max_score": 2.0, "hidden": True, "feedback": "no"},
         {"name": "c", "status": "error", "max_score": 1.0, "hidden": True, "feedback": "oops"},
     ]}], "errors": []}
-    graded = otter_checks.tests_of(result, "q1", grading=True)
+    graded = otter_checks.tests_of(result, "q1")
     assert [(t.passed, t.points, t.hidden) for t in graded] == [
-        (True, 1.0, False), (False, 2.0, True), (True, 1.0, True)]
-    assert "oops" in graded[2].note  # a grader error keeps its points, and says so
+        (True, 1.0, False), (False, 2.0, True), (False, 1.0, True)]
+    # A grader error scores 0 and says whose fault it is, and that it will be regraded.
+    assert graded[2].feedback.startswith(ERROR_TEST_NOTE) and "oops" in graded[2].feedback
     assert graded[0].note == "judged from concurrent processes on 1 CPU"  # shown to the student
-    checked = otter_checks.tests_of(result, "q1", grading=False)
-    assert [t.passed for t in checked] == [True, False, False]
-    unreadable = otter_checks.tests_of({"questions": [], "errors": ["unreadable"]}, "q1",
-                                       grading=True)
+    unreadable = otter_checks.tests_of({"questions": [], "errors": ["unreadable"]}, "q1")
     assert unreadable[0].feedback == "unreadable"
 
 
@@ -193,12 +193,14 @@ def test_gradescope_results_json(slug, tmp_path):
         assert {t["visibility"] for t in data["tests"]} <= {"visible", "after_published"}
 
 
-def test_when_advpy_cannot_grade_no_student_loses_points():
-    from autograder.exporters.otter_plugin import grader_error_result
-
+def test_when_advpy_cannot_grade_the_submission_is_incomplete():
+    """No points given, and the student is told the submission will be regraded."""
     slug = SLUGS[0]
     result = grader_error_result(slug, "the engine crashed")
-    assert result["score"] == result["max_score"] == assignments.get(slug).max_score
+    assert result["score"] == 0 and result["max_score"] == assignments.get(slug).max_score
+    assert result["complete"] is False
     assert result["errors"] == ["grader error: the engine crashed"]
-    tests = otter_checks.tests_of(result, "q1", grading=True)
-    assert [t.passed for t in tests] == [True] and "the engine crashed" in tests[0].note
+    tests = otter_checks.tests_of(result, "q1")
+    assert [t.passed for t in tests] == [False]
+    assert tests[0].feedback.startswith(ERROR_TEST_NOTE) and "the engine crashed" in \
+        tests[0].feedback

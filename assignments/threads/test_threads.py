@@ -9,35 +9,20 @@ PYTEST_DONT_REWRITE: feedback is the assert message alone, never pytest's
 explanation (which would show a hidden test's expected answer).
 """
 
+from autograder.judges import threads as judge
+from autograder.judges.threads import run_probe
 from autograder.probes import threads as probe
-from autograder.testing import StudentFailure, check
-
-STUCK = ("Is a lock never released, or taken twice by the same thread (a Lock is not "
-         "reentrant)? Do your threads ever stop? Did you join them?")
-
-
-def observe(student, function, *args, what, hint=STUCK, timeout=8):
-    """Run a probe; a call that hangs fails with where the threads were."""
-    answer = student.outcome(function, *args, what=what, timeout=timeout)
-    if answer["status"] == "timeout":
-        raise StudentFailure(f"{what}: the threads were still alive after "
-                             f"{answer['seconds']:g} s. {hint}", kind="timeout")
-    if answer["status"] != "ok":
-        raise StudentFailure(student.explain(answer, what), kind=answer["status"])
-    seen = answer["result"]
-    if isinstance(seen, dict) and seen.get("hung"):
-        raise StudentFailure(probe.hang_text(seen, what, hint), kind="timeout")
-    return seen
+from autograder.testing import check
 
 
 @check("q1", hidden=False)
 def test_run_threads_runs_target(student):
     """run_threads(target, 5) runs target once in each of 5 new threads and returns them"""
-    seen = observe(student, probe.run_threads, 5, False, 0.0, what="run_threads(target, 5)")
+    seen = run_probe(student, probe.run_threads, 5, False, 0.0, what="run_threads(target, 5)")
     assert seen["calls"] == 5 and seen["threads"] == 5 and seen["in_caller"] == 0, (
         f"run_threads(target, 5) ran target {seen['calls']} time(s), in {seen['threads']} "
         f"distinct thread(s) ({seen['in_caller']} time(s) in the calling thread itself); "
-        f"it should run it once in each of 5 new threads.{probe.errors_text(seen['errors'])}")
+        f"it should run it once in each of 5 new threads.{judge.errors_text(seen['errors'])}")
     assert seen["is_list"] and seen["returned_len"] == 5 and seen["returned_that_ran"] == 5, (
         f"run_threads(target, 5) returned a {seen['returned_type']}"
         f"{'' if seen['returned_len'] is None else ' of ' + str(seen['returned_len'])}; "
@@ -47,7 +32,7 @@ def test_run_threads_runs_target(student):
 @check("q2", hidden=False)
 def test_increase_uses_the_lock(student):
     """increase(lock) adds one to database_value, reading and writing it while holding lock"""
-    seen = observe(student, probe.increase_once, what="increase(lock) with database_value = 0")
+    seen = run_probe(student, probe.increase_once, what="increase(lock) with database_value = 0")
     final = seen["final"]
     assert final["value"] == 1, (
         f"after increase(lock), database_value was {final['value']!r}, not 1")
@@ -67,7 +52,7 @@ def test_increase_uses_the_lock(student):
 @check("q3", hidden=False)
 def test_run_increase_two(student):
     """run_increase(2) returns 2 (run with the grader's own correct increase)"""
-    seen = observe(student, probe.run_increase, 2, what="run_increase(2)")
+    seen = run_probe(student, probe.run_increase, 2, what="run_increase(2)")
     why = ""
     if seen["alive_at_return"]:
         why = f" It returned while {seen['alive_at_return']} of its threads were still running."
@@ -76,15 +61,15 @@ def test_run_increase_two(student):
     assert seen["returned"] == 2, (
         f"run_increase(2) returned {seen['returned']!r} ({seen['returned_type']}), not 2; "
         f"the grader's increase was called {seen['calls']} times.{why}"
-        f"{probe.errors_text(seen['errors'])}")
+        f"{judge.errors_text(seen['errors'])}")
 
 
 @check("q4", hidden=False)
 def test_counter_under_contention(student):
     """4 threads each calling counter.increment(1) 30 times at once lose no update"""
-    seen = observe(student, probe.counter_contention, [1, 1, 1, 1], 30,
-                   what="4 threads each calling counter.increment(1) 30 times")
-    assert not seen["errors"], f"increment raised in a thread.{probe.errors_text(seen['errors'])}"
+    seen = run_probe(student, probe.counter_contention, [1, 1, 1, 1], 30,
+                     what="4 threads each calling counter.increment(1) 30 times")
+    assert not seen["errors"], f"increment raised in a thread.{judge.errors_text(seen['errors'])}"
     assert seen["value"] == 120, (
         f"4 threads each called counter.increment(1) 30 times at once, and counter.value "
         f"ended at {seen['value']!r}, not 120: updates were lost. Another thread ran between "
@@ -94,7 +79,7 @@ def test_counter_under_contention(student):
 @check("q5", hidden=False)
 def test_heartbeat_runs(student):
     """start_heartbeat(0.01, beats) returns a running daemon thread that appends to beats"""
-    seen = observe(student, probe.heartbeat, 0.01, 0.3, 3, what="start_heartbeat(0.01, beats)")
+    seen = run_probe(student, probe.heartbeat, 0.01, 0.3, 3, what="start_heartbeat(0.01, beats)")
     assert seen["is_thread"], (
         f"start_heartbeat returned a {seen['type']}, not the threading.Thread it started")
     assert seen["alive_at_return"], "the thread start_heartbeat returned was not running"
@@ -111,16 +96,13 @@ def test_process_queue_results(student):
     """process_queue(range(8), worker, 4) returns the worker's results in input order"""
     items = list(range(8))
     case = {"items": items, "workers": 4, "delays": {i: 0.003 * (8 - i) for i in items}}
-    (seen,) = observe(student, probe.process_queue, [case],
-                      what="process_queue(range(8), worker, 4)")
-    if seen.get("hung"):
-        raise StudentFailure(probe.hang_text(seen, "process_queue(range(8), worker, 4)", STUCK),
-                             kind="timeout")
+    (seen,) = run_probe(student, probe.process_queue, [case],
+                        what="process_queue(range(8), worker, 4)")
     want = [f"w({i})" for i in items]
     assert seen["results"] == want, (
         f"process_queue(range(8), worker, 4) returned {seen['results']!r}; "
-        f"the worker's results in input order are {want!r}.{probe.errors_text(seen['errors'])}")
+        f"the worker's results in input order are {want!r}.{judge.errors_text(seen['errors'])}")
     assert not seen["left_running"], (
         f"process_queue returned but threads were still running: "
-        f"{probe.threads_text(seen['left_running'])}. Tell every worker to stop (a sentinel "
+        f"{judge.threads_text(seen['left_running'])}. Tell every worker to stop (a sentinel "
         "each) and join them before returning.")

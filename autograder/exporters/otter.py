@@ -21,19 +21,23 @@ CPU setting to choose.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from autograder import assignments
-from autograder.exporters.otter_plugin import BUNDLED_PACKAGE, SPEEDUP_ASSIGNMENTS
+from autograder.exporters.otter_common import (
+    BUNDLED_PACKAGE,
+    SPEEDUP_ASSIGNMENTS,
+    fingerprint,
+    grading_files,
+)
 
-PACKAGE = assignments.PACKAGE
 PLUGIN = "autograder.exporters.otter_plugin.AdvpyPlugin"
 GRADESCOPE_ROOT = "/autograder"  # where Gradescope unpacks the zip: source/ under it
 
@@ -110,53 +114,9 @@ def _chdir(path: Path) -> Iterator[None]:
 
 def _version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("advpy")
-    except Exception:  # noqa: BLE001 - not installed: a checkout
+    except PackageNotFoundError:  # not installed: a checkout
         return "0"
-
-
-def grading_files(slug: str) -> dict[str, Path]:
-    """What grading ``slug`` needs, by the name it has in the zip's source
-    tree: the package (without other assignments' hidden tests and the demo
-    class) and the assignment's public tests and stub."""
-    files: dict[str, Path] = {}
-    for path in sorted(PACKAGE.rglob("*")):
-        rel = path.relative_to(PACKAGE)
-        parts = rel.parts
-        if not path.is_file() or "__pycache__" in parts or path.suffix == ".pyc":
-            continue
-        if parts[0] in ("demo", "_course"):
-            continue
-        if parts[0] == "hidden" and len(parts) > 2 and parts[1] != slug:
-            continue
-        files[f"autograder/{rel.as_posix()}"] = path
-    student = assignments.get(slug).student_dir
-    for name in (f"{slug}.py", f"test_{slug}.py"):
-        files[f"autograder/_course/assignments/{slug}/{name}"] = student / name
-    return files
-
-
-def _digest(files: dict[str, Path]) -> str:
-    digest = hashlib.sha256()
-    for name, path in sorted(files.items()):
-        if name.startswith("autograder/exporters/"):
-            continue  # how otter is driven, not how a submission is graded
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def fingerprint(slug: str) -> str:
-    """A hash of what grades ``slug`` here: the plugin compares the zip's with
-    the installed advpy's."""
-    return _digest(grading_files(slug))
-
-
-def tree_fingerprint(root: Path) -> str:
-    """The same hash, of a source tree that :func:`source_tree` wrote."""
-    return _digest({path.relative_to(root).as_posix(): path
-                    for path in (Path(root) / "autograder").rglob("*") if path.is_file()})
 
 
 def source_tree(slug: str, into: Path) -> Path:

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from glob import glob
 from pathlib import Path
 
+from autograder.model import ERROR_TEST_NOTE
+
 RESULTS_ENV = "ADVPY_OTTER_RESULTS"
-ERROR_NOTE = "grader error (a fault of the grader, never of your code; it costs no points)"
 
 _results: dict[str, dict] = {}
 
@@ -49,22 +50,20 @@ class OtterTest:
     note: str | None = None
 
 
-def tests_of(result: dict, qid: str, *, grading: bool) -> list[OtterTest]:
+def tests_of(result: dict, qid: str) -> list[OtterTest]:
     """The tests of question ``qid`` in ``result`` (advpy's JSON of one
-    submission). Grading: a grader error keeps its points, as in advpy.
-    A student's check: it is shown as a failure that says whose fault it is."""
+    submission). A grader error scores 0, as in advpy, and its feedback says
+    whose fault it is and that the submission will be regraded; the same
+    when otter grades and in a student's check."""
     for question in result.get("questions", []):
         if question["id"] != qid:
             continue
         tests = []
         for test in question["tests"]:
             status, feedback = test["status"], test.get("feedback") or ""
-            if status == "error" and grading:
-                tests.append(OtterTest(test["name"], test["max_score"], test["hidden"], True,
-                                       note=f"{ERROR_NOTE}: {feedback}"))
-            elif status == "error":
+            if status == "error":
                 tests.append(OtterTest(test["name"], test["max_score"], test["hidden"], False,
-                                       f"{ERROR_NOTE}: {feedback}"))
+                                       f"{ERROR_TEST_NOTE}\n{feedback}".strip()))
             elif status == "passed":  # a passing test may say how it was judged here
                 tests.append(OtterTest(test["name"], test["max_score"], test["hidden"], True,
                                        note=feedback or None))
@@ -80,10 +79,10 @@ def question_tests(slug: str, qid: str) -> list[OtterTest]:
     """The tests of ``qid`` with their verdicts, for whoever runs the test file."""
     path = os.environ.get(RESULTS_ENV)
     if path:
-        return tests_of(_load(path), qid, grading=True)
+        return tests_of(_load(path), qid)
     if _otter_grading():
-        return tests_of(_grade_submission_here(slug), qid, grading=True)
-    return tests_of(_student_check(slug), qid, grading=False)
+        return tests_of(_grade_submission_here(slug), qid)
+    return tests_of(_student_check(slug), qid)
 
 
 def _load(path: str, patience: float = 3600.0) -> dict:

@@ -32,13 +32,13 @@ from pathlib import Path
 
 import nbformat
 from otter.plugins import AbstractOtterPlugin
+from otter.test_files import ExceptionTestFile
+from otter.test_files.abstract_test import TestCase, TestCaseResult
 
+from autograder import assignments, sandbox
 from autograder.exporters.otter_checks import RESULTS_ENV, OtterTest, tests_of
-
-# Assignments whose tests measure parallel speedup: on fewer than two CPUs
-# they judge from evidence of concurrency, and the student is told so.
-SPEEDUP_ASSIGNMENTS = ("processes",)
-BUNDLED_PACKAGE = "advpy"  # the folder under files/ in the zip
+from autograder.exporters.otter_common import BUNDLED_PACKAGE, SPEEDUP_ASSIGNMENTS, fingerprint
+from autograder.model import GRADER_ERROR, INCOMPLETE
 
 
 def cpu_budget() -> float:
@@ -79,24 +79,19 @@ def cpu_note(slug: str, budget: float | None = None) -> str | None:
 
 def grader_error_result(slug: str, reason: str) -> dict:
     """advpy's results when advpy itself could not grade: every question a
-    grader error, which never costs the student points, reported loudly."""
-    from autograder import assignments
-
-    questions = [{"id": q.id, "name": q.name, "score": q.points, "max_score": q.points,
+    grader error scoring 0, and the submission incomplete, to be regraded."""
+    questions = [{"id": q.id, "name": q.name, "score": 0.0, "max_score": q.points,
                   "tests": [{"name": "the submission could be graded", "status": "error",
-                             "score": q.points, "max_score": q.points, "hidden": False,
+                             "score": 0.0, "max_score": q.points, "hidden": False,
                              "feedback": reason}]}
                  for q in assignments.get(slug).questions]
-    return {"assignment": slug, "score": sum(q["score"] for q in questions),
+    return {"assignment": slug, "score": 0.0,
             "max_score": sum(q["max_score"] for q in questions), "questions": questions,
-            "errors": [f"grader error: {reason}"], "sandbox": "none"}
+            "errors": [f"{GRADER_ERROR}: {reason}"], "complete": False, "sandbox": "none"}
 
 
 def otter_test_file(qid: str, tests: list[OtterTest]):
     """An otter test file for question ``qid`` holding ``tests`` and their results."""
-    from otter.test_files import ExceptionTestFile
-    from otter.test_files.abstract_test import TestCase, TestCaseResult
-
     cases = [TestCase(name=t.name, body=None, hidden=t.hidden, points=t.points,
                       success_message=t.note, failure_message=None) for t in tests]
     test_file = ExceptionTestFile(qid, f"tests/{qid}.py", cases, all_or_nothing=False)
@@ -144,18 +139,10 @@ class AdvpyPlugin(AbstractOtterPlugin):
         Python lives under /root, which other users cannot enter: let them
         traverse (not read) the folders above it, so that advpy's sandbox can
         run the student's code as a user of its own, not as root."""
-        if self._grading_root() != Path("/autograder") or os.geteuid() != 0:
-            return
-        for prefix in {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable)}:
-            top = Path(os.path.realpath(prefix))
-            for folder in [top, *top.parents]:
-                mode = folder.stat().st_mode
-                if not mode & 0o001:
-                    os.chmod(folder, mode | 0o001)
+        if self._grading_root() == Path("/autograder") and os.geteuid() == 0:
+            sandbox.let_others_run_python()
 
     def _check_version(self) -> None:
-        from autograder.exporters.otter import fingerprint
-
         self.warnings = []
         wanted = self.plugin_config.get("fingerprint")
         if wanted and wanted != fingerprint(self.slug):
@@ -227,10 +214,11 @@ class AdvpyPlugin(AbstractOtterPlugin):
             shutil.rmtree(Path(handed).parent, ignore_errors=True)
         if getattr(results, "_catastrophic_error", None) is not None:
             results._catastrophic_error = None  # our results do not depend on otter's kernel
-        results.results = {q["id"]: otter_test_file(q["id"], tests_of(result, q["id"],
-                                                                      grading=True))
+        results.results = {q["id"]: otter_test_file(q["id"], tests_of(result, q["id"]))
                            for q in result["questions"]}
         notes = list(result.get("errors", []))
+        if not result.get("complete", True):
+            notes.insert(0, f"Incomplete: {INCOMPLETE}.")
         note = cpu_note(self.slug)
         if note:
             notes.append(note)
@@ -243,5 +231,7 @@ class AdvpyPlugin(AbstractOtterPlugin):
                  f"{result['score']:g}/{result['max_score']:g} in {self.seconds:.1f} s "
                  f"(sandbox: {result.get('sandbox')}, CPUs available: {cpu_budget():g})"]
         lines += [f"WARNING: {w}" for w in getattr(self, "warnings", [])]
+        if not result.get("complete", True):
+            lines.append(f"INCOMPLETE: {INCOMPLETE}")
         lines += [f"! {e}" for e in result.get("errors", [])]
         return "\n".join(lines)

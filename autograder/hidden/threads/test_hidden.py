@@ -17,35 +17,17 @@ explanation (which would show a hidden test's expected answer).
 
 from statistics import median
 
+from autograder.judges import threads as judge
+from autograder.judges.threads import NOT_DAEMON, run_probe
 from autograder.probes import threads as probe
-from autograder.testing import StudentFailure, check
-
-STUCK = ("Is a lock never released, or taken twice by the same thread (a Lock is not "
-         "reentrant)? Do your threads ever stop? Did you join them?")
-NOT_DAEMON = ("The interpreter waits for every thread that is not a daemon: create the "
-              "heartbeat thread with daemon=True.")
-
-
-def observe(student, function, *args, what, hint=STUCK, timeout=8):
-    """Run a probe; a call that hangs fails with where the threads were."""
-    answer = student.outcome(function, *args, what=what, timeout=timeout)
-    if answer["status"] == "timeout":
-        raise StudentFailure(f"{what}: the threads were still alive after "
-                             f"{answer['seconds']:g} s. {hint}", kind="timeout")
-    if answer["status"] != "ok":
-        raise StudentFailure(student.explain(answer, what), kind=answer["status"])
-    seen = answer["result"]
-    for report in seen if isinstance(seen, list) else [seen]:
-        if isinstance(report, dict) and report.get("hung"):
-            raise StudentFailure(probe.hang_text(report, what, hint), kind="timeout")
-    return seen
+from autograder.testing import check
 
 
 # q1 ----------------------------------------------------------------------
 @check("q1", after="test_run_threads_runs_target")
 def test_run_threads_concurrent(student):
     """run_threads starts all its threads before joining any (they meet at a barrier)"""
-    seen = observe(student, probe.run_threads, 6, True, 0.0, what="run_threads(target, 6)")
+    seen = run_probe(student, probe.run_threads, 6, True, 0.0, what="run_threads(target, 6)")
     assert seen["barrier_passed"] == 6 and seen["barrier_missed"] == 0, (
         f"each of the 6 calls of target waited at a barrier that only threads running at "
         f"the same time can pass; {seen['barrier_passed']} got through and "
@@ -55,7 +37,7 @@ def test_run_threads_concurrent(student):
 @check("q1", weight=0.5, after="test_run_threads_runs_target")
 def test_run_threads_joins(student):
     """every thread has finished when run_threads returns (it joins them all)"""
-    seen = observe(student, probe.run_threads, 5, False, 0.02, what="run_threads(target, 5)")
+    seen = run_probe(student, probe.run_threads, 5, False, 0.02, what="run_threads(target, 5)")
     assert seen["alive_at_return"] == 0, (
         f"when run_threads(target, 5) returned, {seen['alive_at_return']} of its threads were "
         "still running target: join every thread before returning")
@@ -64,20 +46,20 @@ def test_run_threads_joins(student):
 @check("q1", weight=0.5)
 def test_run_threads_default(student):
     """run_threads(target) starts the default number of threads"""
-    seen = observe(student, probe.run_threads, None, False, 0.0, what="run_threads(target)")
+    seen = run_probe(student, probe.run_threads, None, False, 0.0, what="run_threads(target)")
     why = ("; target ran in the calling thread itself: give it to threading.Thread(target=…)"
            if seen["in_caller"] else "; check the default of num_threads")
     assert seen["calls"] == 10 and seen["threads"] == 10 and seen["returned_that_ran"] == 10, (
         f"run_threads(target) ran target {seen['calls']} time(s) in {seen['threads']} "
         f"thread(s) and returned {seen['returned_that_ran']} of them{why}."
-        f"{probe.errors_text(seen['errors'])}")
+        f"{judge.errors_text(seen['errors'])}")
 
 
 # q2 ----------------------------------------------------------------------
 @check("q2", after="test_increase_uses_the_lock")
 def test_increase_lock_covers_everything(student):
     """the lock is held across the whole read, latency and write of increase"""
-    seen = observe(student, probe.increase_once, what="increase(lock)")
+    seen = run_probe(student, probe.increase_once, what="increase(lock)")
     outside = [a for a in seen["adds"] if not a["held"]]
     assert not outside, (
         "increase added one to the value it read from database_value while the lock was "
@@ -94,13 +76,13 @@ def test_increase_lock_covers_everything(student):
             "increase released the lock between the read and the write, and took it again: "
             "another thread can slip in between; hold it once for the whole sequence")
     slept_outside = [s for s in seen["sleeps"] if not s["held"] and (s["seconds"] or 0) > 0]
-    assert write["seconds"] >= 0.8 * probe.LATENCY and not slept_outside, (
+    assert write["seconds"] >= 0.8 * judge.LATENCY and not slept_outside, (
         f"the lock was held for {write['seconds']:.3f} s around the write"
         f"{' and time.sleep ran while it was not held' if slept_outside else ''}: the "
-        f"simulated latency (time.sleep({probe.LATENCY:g})) between the read and the write "
+        f"simulated latency (time.sleep({judge.LATENCY:g})) between the read and the write "
         "must happen while the lock is held")
-    seen = observe(student, probe.increase_contention, 2,
-                   what="2 threads each calling increase(lock) once, sharing one lock")
+    seen = run_probe(student, probe.increase_contention, 2,
+                     what="2 threads each calling increase(lock) once, sharing one lock")
     assert not seen["stale"], (
         "with 2 threads, one of them added one to the value of database_value it had read "
         "before it took the lock, after the other thread had written a new value: read "
@@ -110,9 +92,9 @@ def test_increase_lock_covers_everything(student):
 @check("q2", after="test_increase_uses_the_lock")
 def test_increase_under_contention(student):
     """5 threads calling increase(lock) at once, sharing the lock, lose no update"""
-    seen = observe(student, probe.increase_contention, 5,
-                   what="5 threads each calling increase(lock) once, sharing one lock")
-    assert not seen["errors"], f"increase raised in a thread.{probe.errors_text(seen['errors'])}"
+    seen = run_probe(student, probe.increase_contention, 5,
+                     what="5 threads each calling increase(lock) once, sharing one lock")
+    assert not seen["errors"], f"increase raised in a thread.{judge.errors_text(seen['errors'])}"
     value = seen["final"]["value"]
     race = (" While one thread was between its read and its write, another thread read "
             "database_value too: both wrote the same value." if seen["race"] else "")
@@ -125,8 +107,8 @@ def test_increase_under_contention(student):
 @check("q2", after="test_increase_uses_the_lock")
 def test_increase_releases_on_error(student):
     """increase releases the lock even when its body raises"""
-    seen = observe(student, probe.increase_once, True,
-                   what="increase(lock) whose body raises halfway")
+    seen = run_probe(student, probe.increase_once, True,
+                     what="increase(lock) whose body raises halfway")
     assert seen["injected"], (
         "the grader makes the + 1 or the time.sleep inside increase raise, but increase "
         "did neither; keep the read, + 1, time.sleep, write shape of the stub")
@@ -140,22 +122,22 @@ def test_increase_releases_on_error(student):
 @check("q3")
 def test_run_increase_resets(student):
     """run_increase sets database_value to 0 before its threads start"""
-    seen = observe(student, probe.run_increase, 3, 7,
-                   what="run_increase(3) with database_value = 7")
+    seen = run_probe(student, probe.run_increase, 3, 7,
+                     what="run_increase(3) with database_value = 7")
     assert seen["returned"] == 3, (
         f"with database_value at 7 beforehand, run_increase(3) returned {seen['returned']!r}"
-        f".{probe.errors_text(seen['errors'])}")
-    seen = observe(student, probe.run_increase, None, 5,
-                   what="run_increase() with database_value = 5")
+        f".{judge.errors_text(seen['errors'])}")
+    seen = run_probe(student, probe.run_increase, None, 5,
+                     what="run_increase() with database_value = 5")
     assert seen["returned"] == 2, (
         f"run_increase() returned {seen['returned']!r}; check the default of num_threads"
-        f".{probe.errors_text(seen['errors'])}")
+        f".{judge.errors_text(seen['errors'])}")
 
 
 @check("q3", weight=2, after="test_run_increase_two")
 def test_run_increase_threads_and_lock(student):
     """run_increase(6) runs 6 threads that share one lock, joins them, and returns database_value"""
-    seen = observe(student, probe.run_increase, 6, what="run_increase(6)")
+    seen = run_probe(student, probe.run_increase, 6, what="run_increase(6)")
     assert seen["calls"] == 6 and seen["threads"] == 6 and seen["in_caller"] == 0, (
         f"run_increase(6) called increase {seen['calls']} times from {seen['threads']} "
         f"threads ({seen['in_caller']} times from the calling thread itself)")
@@ -169,7 +151,7 @@ def test_run_increase_threads_and_lock(student):
         "running: join them before reading database_value")
     assert seen["returned"] == seen["database_value"] and seen["returned"] == 6, (
         f"run_increase(6) returned {seen['returned']!r} while database_value was "
-        f"{seen['database_value']!r}.{probe.errors_text(seen['errors'])}")
+        f"{seen['database_value']!r}.{judge.errors_text(seen['errors'])}")
 
 
 # q4 ----------------------------------------------------------------------
@@ -177,9 +159,9 @@ def test_run_increase_threads_and_lock(student):
 def test_counter_amounts_under_contention(student):
     """8 threads incrementing one counter by different amounts at once lose no update"""
     amounts = list(range(1, 9))
-    seen = observe(student, probe.counter_contention, amounts, 15,
-                   what="8 threads each calling counter.increment(k) 15 times, k = 1 … 8")
-    assert not seen["errors"], f"increment raised in a thread.{probe.errors_text(seen['errors'])}"
+    seen = run_probe(student, probe.counter_contention, amounts, 15,
+                     what="8 threads each calling counter.increment(k) 15 times, k = 1 … 8")
+    assert not seen["errors"], f"increment raised in a thread.{judge.errors_text(seen['errors'])}"
     assert seen["value"] == 15 * sum(amounts), (
         f"8 threads each called counter.increment(k) 15 times (k = 1 … 8), and counter.value "
         f"ended at {seen['value']!r}: updates were lost or amounts ignored")
@@ -188,7 +170,7 @@ def test_counter_amounts_under_contention(student):
 @check("q4", after="test_counter_under_contention")
 def test_counter_basics(student):
     """value starts at 0, increment() adds 1, counters count separately, value is read-only"""
-    seen = observe(student, probe.counter_basics, what="ThreadSafeCounter() and its methods")
+    seen = run_probe(student, probe.counter_basics, what="ThreadSafeCounter() and its methods")
     assert seen["initial"] == 0, f"a new counter's value was {seen['initial']!r}"
     assert seen["after_one"] == 1 and seen["after_six"] == 6, (
         f"after increment() its value was {seen['after_one']!r}, and after increment(5) "
@@ -207,7 +189,7 @@ def test_counter_basics(student):
 def test_heartbeat_interval(student):
     """the heartbeat appends time.monotonic() about every interval, and keeps going"""
     interval = 0.01
-    seen = observe(student, probe.heartbeat, interval, 0.09, what="start_heartbeat(0.01, beats)")
+    seen = run_probe(student, probe.heartbeat, interval, 0.09, what="start_heartbeat(0.01, beats)")
     beats = seen["beats"]
     assert seen["daemon"] and seen["alive_at_end"], "the heartbeat thread stopped, or is no daemon"
     assert all(isinstance(b, float) for b in beats), (
@@ -231,8 +213,8 @@ def test_heartbeat_interval(student):
 def test_heartbeat_lets_program_exit(student):
     """a program that started a heartbeat exits when its main thread ends"""
     what = "a fresh Python program that calls start_heartbeat(0.01, beats) and then ends"
-    seen = observe(student, probe.heartbeat_exit, 0.01, 2.0, what=what, hint=NOT_DAEMON,
-                   timeout=12)
+    seen = run_probe(student, probe.heartbeat_exit, 0.01, 2.0, what=what, hint=NOT_DAEMON,
+                     timeout=12)
     assert seen["reported"], (
         f"{what}: start_heartbeat did not return (or the module did not import) within "
         f"{seen['seconds']:.0f} s")
@@ -252,15 +234,15 @@ def _judge_case(seen: dict, what: str, items: list, workers: int) -> None:
     want = [f"w({i!r})" for i in items]
     assert seen["results"] == want, (
         f"{what} returned {str(seen['results'])[:200]}: not the worker's result for every "
-        f"item, in the order of the items.{probe.errors_text(seen['errors'])}")
-    assert probe.counts(seen["calls"]) == probe.counts(items), (
+        f"item, in the order of the items.{judge.errors_text(seen['errors'])}")
+    assert judge.counts(seen["calls"]) == judge.counts(items), (
         f"{what} called the worker {len(seen['calls'])} times for {len(items)} items: each "
         "item must be processed exactly once")
     assert seen["threads"] <= workers, (
         f"{what} ran the worker in {seen['threads']} different threads, more than {workers}")
     assert not seen["left_running"], (
         f"{what} returned but threads were still running: "
-        f"{probe.threads_text(seen['left_running'])}. Tell every worker to stop (a sentinel "
+        f"{judge.threads_text(seen['left_running'])}. Tell every worker to stop (a sentinel "
         "each) and join them before returning.")
 
 
@@ -269,7 +251,7 @@ def test_process_queue_concurrent(student):
     """process_queue really runs num_workers workers at once (they meet at a barrier)"""
     cases = [{"items": list(range(6)), "workers": 3, "barrier": 3},
              {"items": list(range(8)), "workers": None, "barrier": 4}]
-    seen = observe(student, probe.process_queue, cases, what="process_queue with a barrier")
+    seen = run_probe(student, probe.process_queue, cases, what="process_queue with a barrier")
     for case, report in zip(cases, seen, strict=True):
         n = len(case["items"])
         workers = case["workers"]
@@ -289,8 +271,8 @@ def test_process_queue_exactly_once(student):
     items = [5, 3, 5, 1, 9, 3, 0, 7, 2, 5, 4, 8]
     delays = {i: 0.002 * ((7 * i) % 5) for i in set(items)}
     cases = [{"items": items, "workers": 3, "delays": delays}]
-    (seen,) = observe(student, probe.process_queue, cases,
-                      what="process_queue(12 items with repeats, worker, 3)")
+    (seen,) = run_probe(student, probe.process_queue, cases,
+                        what="process_queue(12 items with repeats, worker, 3)")
     _judge_case(seen, "process_queue(12 items with repeats, worker, 3)", items, 3)
 
 
@@ -299,7 +281,7 @@ def test_process_queue_edges(student):
     """no items, more workers than items, and a single worker"""
     cases = [{"items": [], "workers": 4}, {"items": [7, 8], "workers": 5},
              {"items": list(range(5)), "workers": 1, "delays": {i: 0.003 for i in range(5)}}]
-    seen = observe(student, probe.process_queue, cases, what="process_queue on edge cases")
+    seen = run_probe(student, probe.process_queue, cases, what="process_queue on edge cases")
     names = ["process_queue([], worker, 4)", "process_queue([7, 8], worker, 5)",
              "process_queue(range(5), worker, 1)"]
     for case, report, name in zip(cases, seen, names, strict=True):

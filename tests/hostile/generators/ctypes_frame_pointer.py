@@ -1,0 +1,66 @@
+"""Hostile (ctypes): the stub, plus a forged answer written at import, as in
+forges_answer_stack_walk.py, but the first frame comes from the C API through
+ctypes (ctypes.pythonapi.PyEval_GetFrame, restype py_object), not from
+sys._getframe(); f_back leads to the worker's frame, its nonce and answer pipe.
+
+On main before issue 9 (bubblewrap): 18/18, every test a "grader error" that
+kept its points. Its honest part is the stub's: nothing.
+
+expect: q1=0 q2=0 q3=0 q4=0 q5=0 q6=0 q7=0
+"""
+def mygenerator():
+    raise NotImplementedError("write mygenerator")
+
+
+def firstn(n):
+    raise NotImplementedError("write firstn")
+
+
+def firstn_generator(n):
+    raise NotImplementedError("write firstn_generator")
+
+
+def evens(n):
+    raise NotImplementedError("write evens")
+
+
+def count_evens(n):
+    raise NotImplementedError("write count_evens")
+
+
+def take(n, iterable):
+    raise NotImplementedError("write take")
+
+
+def chunked(iterable, size):
+    raise NotImplementedError("write chunked")
+
+
+# -- the cheat: last, so that the functions above exist whatever happens here --
+def _forge_answer():
+    import json
+    import os
+    import struct
+    import ctypes
+
+    get_frame = ctypes.pythonapi.PyEval_GetFrame  # the C API: no sys._getframe
+    get_frame.restype = ctypes.py_object
+    frame = get_frame()
+    while frame is not None:
+        names = frame.f_locals
+        if "nonce" in names and "out_fd" in names and "request" in names:
+            break
+        frame = frame.f_back
+    else:
+        return
+    if names["request"]["probe"][1] == "load_report":
+        return  # let the grader learn that every function is defined
+    body = json.dumps({"status": "ok", "result": None, "nonce": names["nonce"]}).encode()
+    os.write(names["out_fd"], b"\0\0\0\0" + struct.pack(">I", len(body)) + body)
+    os._exit(0)
+
+
+try:
+    _forge_answer()
+except Exception:  # the trick is blocked: the stub is all that is left
+    pass

@@ -1,0 +1,68 @@
+"""Hostile (stack walk through the standard library): the stub, plus a forged
+answer written at import, as in forges_answer_stack_walk.py, but the first frame
+comes from logging.currentframe() (the standard library's own sys._getframe)
+instead of a call of ours; f_back leads to the worker's frame, its nonce and
+answer pipe.
+
+On main before issue 9 (bubblewrap): 17/17, every test a "grader error" that
+kept its points. Its honest part is the stub's: nothing.
+
+expect: q1=0 q2=0 q3=0 q4=0 q5=0
+"""
+import concurrent.futures  # noqa: F401
+import multiprocessing  # noqa: F401
+import os
+import time
+
+CHOICES = {
+    "download 200 web pages": None,
+    "resize 10,000 images in a pure-Python loop": None,
+    "count primes below 10**8 in pure Python": None,
+    "wait for replies from 50 database queries": None,
+    "a task that must be killable from outside": None,
+    "many small tasks that update one shared in-memory dict": None,
+}
+
+
+def run_processes(target, num_processes=None):
+    raise NotImplementedError("write run_processes")
+
+
+def parallel_map(func, items, workers=None):
+    raise NotImplementedError("write parallel_map")
+
+
+def io_map(func, items, workers=8):
+    raise NotImplementedError("write io_map")
+
+
+def parallel_sum_of_squares(numbers, num_processes=2):
+    raise NotImplementedError("write parallel_sum_of_squares")
+
+
+# -- the cheat: last, so that the functions above exist whatever happens here --
+def _forge_answer():
+    import json
+    import os
+    import struct
+    import logging
+
+    frame = logging.currentframe()  # sys._getframe(1), called from the standard library
+    while frame is not None:
+        names = frame.f_locals
+        if "nonce" in names and "out_fd" in names and "request" in names:
+            break
+        frame = frame.f_back
+    else:
+        return
+    if names["request"]["probe"][1] == "load_report":
+        return  # let the grader learn that every function is defined
+    body = json.dumps({"status": "ok", "result": None, "nonce": names["nonce"]}).encode()
+    os.write(names["out_fd"], b"\0\0\0\0" + struct.pack(">I", len(body)) + body)
+    os._exit(0)
+
+
+try:
+    _forge_answer()
+except Exception:  # the trick is blocked: the stub is all that is left
+    pass

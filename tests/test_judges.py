@@ -1,0 +1,303 @@
+"""Every judge survives whatever the student process sends back.
+
+For every graded test of every assignment (the hidden tests and the public
+ones), the test function runs against a student process that answers each
+probe call with what hypothesis draws: observations of the probe's declared
+shape (ordinary, and with extreme numbers and lengths), arbitrary JSON
+(``None``, wrong types, huge numbers, NaN, nested junk), shape-valid answers
+with one field spoiled, and failed calls. Each run must end as a pass or an
+AssertionError (StudentFailure, "the grader could not read ..."), never as
+any other exception, which the engine would count as a grader error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import types
+import typing
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import annotated_types as at
+import pydantic
+import pytest
+from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typing_extensions import is_typeddict
+
+from autograder import assignments, judges, shapes
+from autograder.child import Limits
+from autograder.errors import ChannelBroken
+from autograder.testing import Student
+
+EXAMPLES = 30
+CALLS = 40  # a test that asks for more probe calls than this is stuck in a loop
+
+
+# -- arbitrary JSON ----------------------------------------------------------------
+def _scalars(finite: bool) -> st.SearchStrategy:
+    numbers = st.floats(allow_nan=not finite, allow_infinity=not finite)
+    return st.one_of(st.none(), st.booleans(), st.integers(),
+                     st.integers(min_value=2**63, max_value=10**40).map(lambda n: -n),
+                     st.integers(min_value=2**63, max_value=10**40), numbers,
+                     st.text(max_size=12))
+
+
+def json_values(finite: bool = False) -> st.SearchStrategy:
+    """Anything json.loads can give (NaN and infinity included unless ``finite``)."""
+    return st.recursive(
+        _scalars(finite),
+        lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+        max_leaves=10)
+
+
+# -- values of a declared shape --------------------------------------------------------
+def _bounds(metadata: list) -> dict:
+    found: dict = {}
+    for item in metadata:
+        if isinstance(item, at.Interval):
+            found.update({k: v for k, v in vars(item).items() if v is not None})
+        for name in ("ge", "gt", "le", "lt", "min_length", "max_length"):
+            if hasattr(item, name) and not isinstance(item, at.Interval):
+                found[name] = getattr(item, name)
+    return found
+
+
+def _validator(metadata: list) -> object | None:
+    for item in metadata:
+        if isinstance(item, pydantic.AfterValidator):
+            return item.func
+    return None
+
+
+def _numbers(kind: type, bounds: dict, extreme: bool) -> st.SearchStrategy:
+    low = bounds.get("ge", bounds.get("gt"))
+    high = bounds.get("le", bounds.get("lt"))
+    if kind is int:
+        low = None if low is None else math.ceil(low) + ("gt" in bounds)
+        high = None if high is None else math.floor(high) - ("lt" in bounds)
+        if extreme:
+            edges = [x for x in (low, high, 0, 1, -1, 2**53, -(2**53), 10**30)
+                     if x is not None and (low is None or x >= low)
+                     and (high is None or x <= high)]
+            return st.sampled_from(edges)
+        small = st.integers(max(low if low is not None else -3, -3),
+                            min(high if high is not None else 12, 12))
+        return st.one_of(small, st.integers(low, high)) if small else st.integers(low, high)
+    if extreme:
+        edges = [x for x in (low, high, 0.0, 5e-324, 1e-9, 1e308, -1e308)
+                 if x is not None and (low is None or x >= low) and (high is None or x <= high)]
+        return st.sampled_from(edges)
+    return st.floats(low, high, allow_nan=False, allow_infinity=False,
+                     exclude_min="gt" in bounds, exclude_max="lt" in bounds)
+
+
+def values(shape: Any, extreme: bool = False, metadata: tuple = ()) -> st.SearchStrategy:
+    """Values that fit ``shape``; with ``extreme``, at the edges of its ranges
+    and lengths (the near misses that crash a judge: empty lists, zeros, huge
+    numbers)."""
+    bounds = _bounds(list(metadata))
+    origin = get_origin(shape)
+    if shape is shapes.Json or shape is Any:
+        return json_values(finite=True)
+    if origin is Annotated:
+        base, *more = get_args(shape)
+        return values(base, extreme, (*metadata, *more))
+    if shape is None or shape is type(None):
+        return st.none()
+    if shape is bool:
+        return st.booleans()
+    if shape in (int, float):
+        return _numbers(shape, bounds, extreme)
+    if shape is str:
+        most = bounds.get("max_length", 40)
+        if extreme:
+            return st.sampled_from(["", "x" * most])
+        return st.text(max_size=min(most, 20))
+    if origin is Literal:
+        return st.sampled_from(get_args(shape))
+    if origin in (Union, types.UnionType):
+        return st.one_of([values(option, extreme) for option in get_args(shape)])
+    check = _validator(list(metadata))
+    if origin is list:
+        (item,) = get_args(shape)
+        least, most = bounds.get("min_length", 0), bounds.get("max_length", 8)
+        cases = getattr(check, "cases", None)
+        if cases is not None:  # shapes.per_case: one observation per case
+            least = most = cases
+        if extreme:
+            sizes = sorted({least, min(most, 40)})
+            return st.sampled_from(sizes).flatmap(
+                lambda n: st.lists(values(item, extreme), min_size=n, max_size=n))
+        return st.lists(values(item), min_size=least, max_size=max(least, min(most, 6)))
+    if origin is tuple:
+        return st.tuples(*[values(item, extreme) for item in get_args(shape)]).map(list)
+    if origin is dict:
+        key, value = get_args(shape)
+        keys = getattr(check, "keys", None)
+        if keys is not None:  # shapes.keyed: exactly these keys
+            return st.fixed_dictionaries({k: values(value, extreme) for k in sorted(keys)})
+        return st.dictionaries(values(key), values(value, extreme), max_size=4)
+    if is_typeddict(shape):
+        hints = typing.get_type_hints(shape, include_extras=True)
+        required = {k: values(hints[k], extreme) for k in shape.__required_keys__}
+        optional = {k: values(hints[k], extreme) for k in shape.__optional_keys__}
+        return st.fixed_dictionaries(required, optional=optional)
+    raise TypeError(f"no strategy for the shape {shape!r}")
+
+
+def spoiled(value: object) -> st.SearchStrategy:
+    """``value`` with one part replaced by junk, or removed."""
+    if isinstance(value, dict) and value:
+        keys = st.sampled_from(sorted(value))
+        return st.one_of(
+            st.tuples(keys, json_values()).map(lambda kv: {**value, kv[0]: kv[1]}),
+            keys.map(lambda k: {n: v for n, v in value.items() if n != k}))
+    if isinstance(value, list) and value:
+        return st.tuples(st.integers(0, len(value) - 1), json_values()).map(
+            lambda iv: [iv[1] if i == iv[0] else v for i, v in enumerate(value)])
+    return json_values()
+
+
+# -- answers of the student process ----------------------------------------------------
+def _failed_answers() -> st.SearchStrategy:
+    statuses = [values(shape).map(lambda a, n=name: {**a, "status": n})
+                for name, shape in shapes.ANSWERS.items() if name != "ok"]
+    odd = st.fixed_dictionaries({"status": st.sampled_from(["tampered", "unloadable", "?"])})
+    junk = st.fixed_dictionaries(
+        {"status": st.sampled_from(["ok", "raised", "timeout", "died", "load-timeout"])},
+        optional={"result": json_values(), "error": json_values(), "seconds": json_values(),
+                  "processes": json_values(), "code": json_values(), "signal": json_values()})
+    return st.one_of(*statuses, odd, junk)
+
+
+def answers(shape: Any) -> st.SearchStrategy:
+    ok = {"status": "ok"}
+    return st.one_of(
+        values(shape).map(lambda r: {**ok, "result": r}),
+        values(shape).map(lambda r: {**ok, "result": r}),
+        values(shape, extreme=True).map(lambda r: {**ok, "result": r}),
+        values(shape).flatmap(spoiled).map(lambda r: {**ok, "result": r}),
+        json_values().map(lambda r: {**ok, "result": r}),
+        _failed_answers(),
+    )
+
+
+def _evidence(data: st.DataObject, options: dict) -> dict:
+    """What the supervisor adds (trusted, so plausible; see probes/runner.py)."""
+    moment = st.floats(0, 1e6)
+    reading = st.fixed_dictionaries({"t": moment, "cpu": moment, "children": moment})
+    live = st.lists(st.fixed_dictionaries({"pid": st.integers(1, 2**22),
+                                           "ppid": st.integers(1, 2**22), "cpu": moment,
+                                           "threads": st.integers(1, 100)}), max_size=4)
+    pulled = st.none() if options.get("source") is None else st.integers(0, 10**6)
+    around = None
+    if options.get("around"):
+        module, name, args = options["around"]
+        function = getattr(importlib.import_module(module), name)
+        shape = judges.shape_of(function, args)
+        around = data.draw(st.fixed_dictionaries({"before": values(shape),
+                                                  "after": values(shape)}))
+    return data.draw(st.fixed_dictionaries(
+        {"go": reading, "end": reading, "live": live, "pulled": pulled,
+         "around": st.just(around)}))
+
+
+class FakeProcess:
+    """A student process whose every answer hypothesis draws."""
+
+    def __init__(self, data: st.DataObject) -> None:
+        self.data = data
+        self.limits = Limits()
+        self.calls = 0
+
+    def call(self, probe, args: tuple = (), kwargs: dict | None = None, timeout: float = 5.0,
+             options: dict | None = None) -> dict:
+        self.calls += 1
+        if self.calls > CALLS:
+            raise RuntimeError("the test asked for too many probe calls: a loop?")
+        if self.data.draw(st.integers(0, 30), label="channel") == 0:
+            raise ChannelBroken("the student process ended")
+        shape = judges.shape_of(probe, args, kwargs)
+        answer = self.data.draw(answers(shape), label=f"{probe.__name__}{args!r}"[:200])
+        if (options or {}).get("evidence"):
+            answer = {**answer, "evidence": _evidence(self.data, options)}
+        return answer
+
+
+# -- every graded test ---------------------------------------------------------------
+def _graded(module: types.ModuleType) -> list:
+    return [value for name, value in sorted(vars(module).items())
+            if name.startswith("test_") and callable(value)
+            and any(mark.name == "check" for mark in getattr(value, "pytestmark", []))]
+
+
+def _public(slug: str) -> types.ModuleType:
+    path = ROOT / "assignments" / slug / f"test_{slug}.py"
+    spec = importlib.util.spec_from_file_location(f"advpy_public_{slug}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _all_tests() -> list:
+    found = []
+    for slug in assignments.available():
+        hidden = importlib.import_module(f"autograder.hidden.{slug}.test_hidden")
+        for kind, module in (("hidden", hidden), ("public", _public(slug))):
+            found += [pytest.param(test, id=f"{slug}/{kind}/{test.__name__}")
+                      for test in _graded(module)]
+    return found
+
+
+TESTS = _all_tests()
+
+
+def test_every_assignment_has_graded_tests():
+    slugs = {param.id.split("/")[0] for param in TESTS}
+    assert slugs == set(assignments.available())
+
+
+PLAIN = sorted(key for key, shape in judges.SHAPES.items()
+               if not isinstance(shape, shapes.ByArguments))
+
+
+@pytest.mark.parametrize("key", PLAIN, ids=[".".join(key) for key in PLAIN])
+def test_values_of_a_shape_are_read_back(key):
+    """The strategies above agree with the shapes: what they draw is read as it is."""
+    shape = judges.SHAPES[key]
+
+    @settings(max_examples=10, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(st.one_of(values(shape), values(shape, extreme=True)))
+    def run(value):
+        assert shapes.read(shape, value, "a probe") == value
+
+    run()
+
+
+def test_a_probe_without_a_shape_is_a_grader_error():
+    def probe(module):
+        return {}
+
+    with pytest.raises(judges.NoShape):
+        Student(FakeProcess(None), "student.py", 1.0).call(probe, what="a probe")
+
+
+@pytest.mark.parametrize("test", TESTS)
+def test_the_judge_survives_any_answer(test):
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                     HealthCheck.filter_too_much])
+    @given(st.data())
+    def run(data):
+        student = Student(FakeProcess(data), "student.py", 5.0)
+        try:
+            test(student)
+        except AssertionError:
+            pass  # a failure: what the judge says of a bad answer
+
+    run()
