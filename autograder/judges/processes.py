@@ -1,29 +1,36 @@
 """The trusted side of the processes assignment: what each probe promises to return.
 
-Pids, times and CPU seconds are measurements, typed and bounded; the values
-the student's functions returned are ``Json``. A probe that runs several
-cases reports one observation per case, and fewer only when the last one is
-the exception that stopped it.
+The values the student's functions returned are ``Json``; pids, counts and
+seconds are measurements, typed and bounded. A probe that runs several cases
+reports one observation per case, and fewer only when the last one is the
+exception that stopped it. The calibrations of ``probes/machine.py`` run in
+the supervisor, not in a worker; their shapes are here too, for the evidence.
 """
 
+import math
+import random
+import time
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
 
+from autograder.errors import StudentFailure
+from autograder.probes import machine
 from autograder.probes import processes as probe
+from autograder.probes.payloads import mix
 from autograder.shapes import (
     ByArguments,
     Count,
     Error,
     ExitCode,
-    Instant,
     Json,
     Name,
     Pid,
     Seconds,
     Text,
     TypedDict,
-    keyed,
     listof,
     per_case,
     row,
@@ -32,19 +39,13 @@ from autograder.shapes import (
 MOST = 10_000  # no probe hands more items than this to the student's code
 CpuCount = Annotated[int, Ge(1), Le(1 << 16)]
 CpuShare = Annotated[float, Ge(0), Le(1 << 16)]
-# [pid, start, end, cpu seconds] of one item, as ``work`` returns them
-Item = row(Pid, Instant, Instant, Seconds)
-
-
-class Cpus(TypedDict):
-    affinity: CpuCount
-    quota: CpuShare | None
-    usable: CpuShare
-    cpu_count: CpuCount | None
+Residue = Annotated[int, Ge(0), Le(1 << 64)]  # modulo a prime of 61 bits
+# SO_PEERCRED gives 0 for a peer in another pid namespace
+PeerPid = Annotated[int, Ge(0), Le(1 << 22)]
 
 
 class Failed(TypedDict):
-    """The exception that stopped a case (or a start method's run)."""
+    """The exception that stopped a case."""
 
     error: Error
 
@@ -57,12 +58,6 @@ class Choices(TypedDict):
 
 
 # -- q2 -------------------------------------------------------------------------
-class Record(TypedDict):
-    pid: Pid
-    start: Instant
-    end: Instant
-
-
 class NotProcess(TypedDict):
     type: Name
     is_process: Literal[False]
@@ -75,134 +70,357 @@ class IsProcess(TypedDict):
     exitcode: ExitCode | None
 
 
+class Peer(TypedDict):
+    """A process that connected to the probe's socket (the kernel named it)."""
+
+    pid: PeerPid
+    done: bool
+    ended: bool
+
+
 class RunProcesses(TypedDict):
     caller: Pid
-    called_at: Instant
-    returned_at: Instant
     type: Name
     repr: Text
-    list_type: Name | None
     returned: listof(IsProcess | NotProcess, 200) | None
-    records: listof(Record, MOST)
-    cpus: Cpus
+    at_return: listof(Peer, 4096)
+    ran: listof(Peer, 4096)
+    cpu_count: CpuCount
+    affinity: CpuCount
 
 
 # -- q3 and q4 ------------------------------------------------------------------
-class _Mapped(TypedDict):
+class Mapped(TypedDict):
     caller: Pid
     type: Name | None
     repr: Text
-    elapsed: Seconds
-
-
-class _Values(TypedDict):
-    values: listof(Json, MOST)
-    records: listof(Item | None, MOST)
-
-
-class _NoValues(TypedDict):
-    values: None
-    records: None
-
-
-class MappedList(_Mapped, _Values):
-    pass
-
-
-class MappedNothing(_Mapped, _NoValues):
-    pass
-
-
-Mapped = MappedList | MappedNothing
-
-
-class _Speedup(TypedDict):
-    caller: Pid
-    cpus: Cpus
-    iterations: Count
-    elapsed: Seconds
-    type: Name | None
-
-
-class _Measured(TypedDict):
-    ours_before: listof(Item, MOST, least=1)
-    ours_after: listof(Item, MOST, least=1) | None
-
-
-class _Unmeasured(TypedDict):
-    ours_before: None
-    ours_after: None
-
-
-class MeasuredList(_Speedup, _Values, _Measured):
-    pass
-
-
-class MeasuredNothing(_Speedup, _NoValues, _Measured):
-    pass
-
-
-class UnmeasuredList(_Speedup, _Values, _Unmeasured):
-    pass
-
-
-class UnmeasuredNothing(_Speedup, _NoValues, _Unmeasured):
-    pass
-
-
-def _speedup(workers, count, item_seconds, sleep, measure) -> Any:
-    if measure:
-        return MeasuredList | MeasuredNothing
-    return UnmeasuredList | UnmeasuredNothing
+    values: listof(Json, MOST) | None
 
 
 # -- q5 -------------------------------------------------------------------------
-class Trace(TypedDict):
-    pid: Pid
-    kind: Name
-    time: Instant
-
-
 class Sum(TypedDict):
-    caller: Pid
     value: Json
     type: Name
     repr: Text
-    traces: listof(Trace, MOST)
-    started: Count
 
 
-# -- several start methods ------------------------------------------------------
-class SeenRunProcesses(TypedDict):
-    seen: RunProcesses
+class _BigSum(TypedDict):
+    type: Name
+    repr: Text
 
 
-class SeenMapped(TypedDict):
-    seen: Mapped
+class NotInt(_BigSum):
+    bits: None
+    residues: None
 
 
-class SeenSum(TypedDict):
-    seen: Sum
+@lru_cache(maxsize=16)
+def _residues(primes: int) -> Any:
+    class BigInt(_BigSum):
+        """An int result, as its residues modulo each of the judge's primes."""
+
+        bits: Count
+        residues: listof(Residue, primes, primes)
+
+    return BigInt | NotInt
 
 
-class TimedOut(TypedDict):
-    timeout: Seconds
+def _big_sum(seed, bits, how_many, count, primes, method=None) -> Any:
+    return _residues(len(primes))
 
 
-_SEEN = {"run_processes": SeenRunProcesses, "mapped": SeenMapped, "sum_of_squares": SeenSum}
+# -- the supervisor's calibrations (machine.py) -------------------------------------
+class Cpus(TypedDict):
+    affinity: CpuCount
+    quota: CpuShare | None
+    usable: CpuShare
+    cpu_count: CpuCount
+
+
+class MapCalibration(TypedDict):
+    values: listof(Json, MOST)
+    cpu: listof(Seconds, MOST)
+    serial: Seconds
+    wall: Seconds
+    gain: Annotated[float, Ge(0), Le(1e9)]
+    start: Seconds
+    boot: Seconds
+    cpus: Cpus
+
+
+class SquareCalibration(TypedDict):
+    cpu: Seconds
+    cpus: Cpus
 
 
 SHAPES = {
     probe.choices: Choices,
-    probe.usable_cpus: Cpus,
     probe.run_processes: RunProcesses,
     probe.mapped: Mapped,
     probe.mapped_cases: ByArguments(
         lambda name, cases: per_case(Mapped | Failed, len(cases), stop="error")),
-    probe.speedup: ByArguments(_speedup),
     probe.sum_of_squares: Sum,
     probe.sum_cases: ByArguments(
         lambda cases: per_case(Sum | Failed, len(cases), stop="error")),
-    probe.under_start_methods: ByArguments(
-        lambda name, methods, args, deadline: keyed(_SEEN[name] | Failed | TimedOut, methods)),
+    probe.big_sum_of_squares: ByArguments(_big_sum),
+    machine.cpus: Cpus,
+    machine.calibrate_map: MapCalibration,
+    machine.calibrate_square: SquareCalibration,
+    machine.start_cost: row(Seconds, Seconds),
 }
+
+
+# -- feedback (processes helper) ---------------------------------------------------------
+PICKLING = (" That is a pickling error: a process pool sends the function to call to its "
+            "workers by pickling it, as its module and its name, and only functions defined "
+            "at the top level of a module pickle. Pass a module-level function, not a lambda "
+            "or a function defined inside another one.")
+HANGS = (" A pool can wait forever when a worker process cannot import the function it is "
+         "given, or when a process is joined before its queue has been read.")
+
+
+def observe(student, function, *args: Any, what: str, timeout: float | None = None,
+            hint: str = "", around: tuple | None = None, **kwargs: Any):
+    """``student.observe``, naming a pickling error when it was one (and adding
+    ``hint`` when the call hung)."""
+    try:
+        return student.observe(function, *args, what=what, timeout=timeout, around=around,
+                               **kwargs)
+    except StudentFailure as failure:
+        text = str(failure)
+        if "pickl" in text.lower() or "local object" in text.lower():
+            raise StudentFailure(text + PICKLING, kind=failure.kind) from None
+        if failure.kind == "timeout" and hint:
+            raise StudentFailure(text + hint, kind=failure.kind) from None
+        raise
+
+
+def raised(student, what: str, error: dict) -> str:
+    """Feedback for a case that raised inside a probe that runs several."""
+    where = f" ({student.display}, {error['where']})" if error.get("where") else ""
+    message = f"{what} raised {error['type']}: {error['message']}{where}."
+    text = f"{error['type']} {error['message']}".lower()
+    return message + (PICKLING if "pickl" in text or "local object" in text else "")
+
+
+def shown(seen: dict) -> str:
+    """What a map returned, for feedback: its first values, or its repr."""
+    values = seen.get("values")
+    if values is None:
+        return seen["repr"]
+    head = ", ".join(repr(v) for v in values[:8])
+    return f"the values [{head}{', …' if len(values) > 8 else ''}]"
+
+
+# -- the evidence of a call (written by the supervisor, never by the student) ------------
+def window(evidence: dict) -> float:
+    """Wall seconds from the probe's start to its answer."""
+    return evidence["end"]["t"] - evidence["go"]["t"]
+
+
+def caller_cpu(evidence: dict) -> float:
+    """CPU seconds the calling process (the worker, all its threads) used meanwhile."""
+    return evidence["end"]["cpu"] - evidence["go"]["cpu"]
+
+
+def children_cpu(evidence: dict) -> float:
+    """CPU seconds of the worker's descendants that it reaped meanwhile."""
+    return evidence["end"]["children"] - evidence["go"]["children"]
+
+
+def live_pids(evidence: dict) -> set[int]:
+    """The submission's processes still there (running or unreaped) at the answer."""
+    return {entry["pid"] for entry in evidence.get("live") or ()}
+
+
+# -- work items: values only the CPU-bound loop gives ------------------------------------
+_RANDOM = random.SystemRandom()  # stateless: reads the kernel's random source
+
+
+def seeds(count: int) -> list[int]:
+    """A fresh seed for each item: values no earlier run could have computed."""
+    return [_RANDOM.getrandbits(48) for _ in range(count)]
+
+
+def iterations_for(seconds: float) -> int:
+    """Iterations of ``mix`` that take about ``seconds`` of CPU here (timed now,
+    in the grader: the same machine as the student process)."""
+    best = math.inf
+    for _ in range(3):
+        start = time.process_time()
+        mix(1, 20_000)
+        best = min(best, time.process_time() - start)
+    return max(1000, int(20_000 * seconds / max(best, 1e-6)))
+
+
+def work_items(count: int, iterations: int, seconds: float | list[float] = 0.0) -> list[list]:
+    """``count`` items [seed, iterations, seconds] for ``payloads.work``."""
+    waits = seconds if isinstance(seconds, list) else [seconds] * count
+    return [[seed, iterations, wait] for seed, wait in zip(seeds(count), waits, strict=True)]
+
+
+def values(items: list[list]) -> list[int]:
+    """What ``payloads.work`` returns for each item, computed here."""
+    return [mix(seed, iterations) for seed, iterations, _ in items]
+
+
+# -- q5's numbers -------------------------------------------------------------------------
+def _is_prime(n: int) -> bool:
+    if n < 2:
+        return False
+    bases = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)  # Miller-Rabin, exact below 3.3e24
+    for p in bases:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in bases:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def primes(count: int) -> list[int]:
+    """``count`` random primes of 61 bits, picked for one call."""
+    found: list[int] = []
+    while len(found) < count:
+        candidate = _RANDOM.getrandbits(61) | (1 << 60) | 1
+        if _is_prime(candidate) and candidate not in found:
+            found.append(candidate)
+    return found
+
+
+def residues(numbers: list[int], moduli: list[int]) -> list[int]:
+    """The sum of the squares of ``numbers`` modulo each of ``moduli``,
+    computed without squaring a big number."""
+    return [sum((n % p) * (n % p) for n in numbers) % p for p in moduli]
+
+
+# -- the speed of a map, against the grader's calibration (processes helper) ------------
+SHARE_OF_GAIN = 0.5  # the student's run must reach this share of the gain our processes reached
+SAFE = 0.85  # a run is decidable when what it allows is at most this share of the serial time
+CALLER_SHARE = 0.3  # the calling process may use at most this share of the items' CPU
+START_MARGIN = 0.05  # seconds, beyond starting fresh interpreters, for a pool's first hand-over
+
+
+@dataclass(frozen=True)
+class MapRun:
+    """One parallel_map run of ``work`` items, and what the grader's own
+    processes did with the same items just before and just after it."""
+
+    window: float  # wall seconds of the student's call (supervisor's clock)
+    caller: float  # CPU seconds the calling process used meanwhile (kernel)
+    cpu: float  # CPU seconds the items need (our processes, mean of two runs)
+    serial: float  # what a serial loop needs on one free CPU: their CPU plus their waits
+    gain: float  # how many times faster than serial our processes went (the lower run)
+    start: float  # seconds allowed for starting the workers (see ``map_run``)
+    workers: int
+
+    @property
+    def needed(self) -> float:
+        return 1 + SHARE_OF_GAIN * (self.gain - 1)
+
+    @property
+    def allowed(self) -> float:
+        """The longest the call may take: the serial time over the gain needed,
+        plus the time its pool may take to start."""
+        return self.serial / self.needed + self.start
+
+    @property
+    def decidable(self) -> bool:
+        """Whether a serial run (however disguised) surely takes longer than allowed."""
+        return self.allowed <= SAFE * self.serial
+
+    @property
+    def serial_needed(self) -> float:
+        """The serial time items must take for such a run to be decidable here now."""
+        room = SAFE - 1 / self.needed
+        return math.inf if room <= 0 else 1.2 * self.start / room
+
+    @property
+    def in_caller(self) -> bool:
+        return self.caller >= CALLER_SHARE * self.cpu
+
+    @property
+    def fast(self) -> bool:
+        return self.window <= self.allowed
+
+
+def map_run(seen, items: list[list], workers: int) -> MapRun:
+    """Read a run of ``probe.mapped`` observed with ``around=(machine.calibrate_map, ...)``.
+
+    Starting fresh interpreters (a spawn pool, a forkserver) takes long, and
+    the window of the call includes it: the time to start ``workers`` of them
+    here now (measured around the call) is allowed when the student's run may
+    have started any, that is when the CPU of its other processes (the
+    kernel's count) is at least half an interpreter's start beyond what the
+    items need, or falls short of it (CPU we cannot see, as a forkserver's
+    children's). A forked pool gets a small margin only. Allowing more never
+    lets a serial run pass: a run is judged only when what it is allowed is
+    clearly less than the serial time (``decidable``)."""
+    evidence = seen.evidence
+    before, after = evidence["around"]["before"], evidence["around"]["after"]
+    if before["values"] != after["values"]:
+        raise RuntimeError("the grader's two calibration runs computed different values")
+    cpu = (sum(before["cpu"]) + sum(after["cpu"])) / 2
+    elsewhere = children_cpu(evidence) + sum(
+        entry["cpu"] + entry.get("children", 0.0) for entry in evidence.get("live") or ())
+    boot = (before["boot"] + after["boot"]) / 2
+    spawned = elsewhere < 0.9 * cpu or elsewhere - cpu >= 0.5 * boot
+    start = (max(before["start"], after["start"]) if spawned else 0.0) + START_MARGIN
+    return MapRun(window=window(evidence), caller=caller_cpu(evidence), cpu=cpu,
+                  serial=cpu + sum(item[2] for item in items),
+                  gain=min(before["gain"], after["gain"]), start=start, workers=workers)
+
+
+def in_caller_text(what: str, run: MapRun) -> str:
+    return (f"{what}: the calling process itself used {run.caller:.2f} s of CPU while the "
+            f"items need {run.cpu:.2f} s in all, so the work ran there, not in worker "
+            "processes; threads or a plain loop run Python code on one CPU at a time")
+
+
+def slow_text(what: str, run: MapRun) -> str:
+    return (f"{what} took {run.window:.2f} s. Its items need {run.serial:.2f} s one after "
+            f"another (what a serial loop takes on one free CPU); {run.workers} processes "
+            f"of the grader's, timed just before and after it here, went {run.gain:.1f} times "
+            f"as fast as that, and starting {run.workers} fresh Python processes takes "
+            f"{run.start:.2f} s here: at most {run.allowed:.2f} s was allowed")
+
+
+# -- q5: squaring big numbers shows where it happens (processes helper) ------------------
+BITS, HOW_MANY, PRIMES = 1_000_000, 4, 3
+CALLER_SHARE_OF_SQUARES = 0.3
+
+
+def squared_in_children(student, count: int, method: str | None = None,
+                        what: str | None = None, timeout: float = 10.0) -> None:
+    """parallel_sum_of_squares(HOW_MANY big random numbers, count): the right
+    sum (modulo primes picked for this call, which the judge computes itself),
+    and the calling process's own CPU (the kernel's count) well under what
+    squaring the numbers costs here (the supervisor's calibration)."""
+    seed, moduli = seeds(1)[0], primes(PRIMES)
+    what = what or f"parallel_sum_of_squares({HOW_MANY} numbers of {BITS:,} bits, {count})"
+    seen = observe(student, probe.big_sum_of_squares, seed, BITS, HOW_MANY, count, moduli,
+                   method, what=what, timeout=timeout, hint=HANGS,
+                   around=(machine.calibrate_square, (BITS,)))
+    result = seen.result
+    want = residues(machine.numbers(seed, BITS, HOW_MANY), moduli)
+    if result["residues"] != want:
+        raise StudentFailure(f"{what} returned {result['repr']}, which is not the sum of the "
+                             "squares.")
+    around = seen.evidence["around"]
+    squaring = HOW_MANY * min(around["before"]["cpu"], around["after"]["cpu"])
+    spent = caller_cpu(seen.evidence)
+    if spent >= CALLER_SHARE_OF_SQUARES * squaring:
+        raise StudentFailure(
+            f"{what}: the calling process used {spent:.2f} s of CPU, where squaring the "
+            f"numbers takes {squaring:.2f} s: they were squared in the calling process; each "
+            "child process must square and add up its own share.")

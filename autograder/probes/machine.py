@@ -20,8 +20,8 @@ the student's run in between, in the same sandbox and the same CPU quota.
 
 from __future__ import annotations
 
-import builtins
 import _random
+import builtins
 import json
 import os
 import sys
@@ -153,9 +153,10 @@ def _in_processes(items: list, workers: int) -> tuple[list, float]:
     return sorted(done), wall
 
 
-def start_cost(workers: int) -> float:
+def start_cost(workers: int) -> tuple[float, float]:
     """Seconds to start ``workers`` fresh Python interpreters at once, each
-    importing what a pool's worker imports, until the last has ended."""
+    importing what a pool's worker imports, until the last has ended; and the
+    CPU seconds one of them used (the kernel's count)."""
     started = time.monotonic()
     pids = []
     for _ in range(workers):
@@ -164,21 +165,25 @@ def start_cost(workers: int) -> float:
                                        dict(os.environ)))
         except OSError:
             break
+    cpu = 0.0
     for pid in pids:
-        os.waitpid(pid, 0)
-    return time.monotonic() - started
+        _, _, usage = os.wait4(pid, 0)
+        cpu += usage.ru_utime + usage.ru_stime
+    return time.monotonic() - started, cpu / max(len(pids), 1)
 
 
 def calibrate_map(items: list, workers: int) -> dict:
     """The items of a map (lists [seed, iterations, seconds]) on ``workers``
     processes of ours: their values, each item's CPU seconds, the serial time
     (CPU plus waits: a serial loop on a free CPU), our wall time, our gain
-    (serial / wall), and ``start_cost(workers)``."""
+    (serial / wall), and ``start_cost(workers)``: "start" (wall) and "boot"
+    (CPU seconds of one interpreter's start)."""
     done, wall = _in_processes(items, workers)
     cpu = [row[2] for row in done]
     serial = sum(cpu) + sum(item[2] for item in items)
+    start, boot = start_cost(workers)
     return {"values": [row[1] for row in done], "cpu": cpu, "serial": serial, "wall": wall,
-            "gain": serial / max(wall, 1e-6), "start": start_cost(workers), "cpus": cpus()}
+            "gain": serial / max(wall, 1e-6), "start": start, "boot": boot, "cpus": cpus()}
 
 
 def numbers(seed: int, bits: int, count: int) -> list[int]:

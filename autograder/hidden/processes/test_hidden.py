@@ -3,31 +3,38 @@
 Feedback says what is checked and what the student's code did, never the
 expected answer of a hidden test.
 
-Which process did the work is observed, not guessed: the functions handed to
-the student's code are the grader's own (``autograder.probes.processes``),
-importable so that they pickle under every start method, and each reports its
-pid and when it ran. Pid checks never count pids over trivial items (a
-correct pool may give them all to one worker): they look for items that ran
-at the same time in distinct processes, which only parallel code produces.
+What decides points comes from where the student's code cannot write
+(``autograder/probes/processes.py`` says how each is observed):
 
-Speed is judged against this machine as it is during the test, on the CPUs
-this process may really use (affinity and cgroup quota, not os.cpu_count()):
-the serial baseline is the CPU time the items take (what a serial loop needs
-on a free CPU), and the grader's own processes run the same items just before
-and just after the student's code, in the same run, to show what the machine
-can do right now; best of a few tries. On a machine too busy to give our own
-processes a clear speedup, only the structure is judged (items in distinct
-processes at the same time). Where fewer than two CPUs are usable, speedup
-cannot be measured at all: the test's title says so, and the structure alone
-is judged.
+- values: ``work`` returns a hash of a seed picked for each call that only
+  its CPU-bound loop gives; the expected values are computed here, or by the
+  grader's own processes (``probes/machine.py``) in the supervisor;
+- where work ran: the worker's own CPU and its reaped children's CPU, read by
+  the supervisor from the kernel when the probe starts and when it answers
+  (work done in the calling process shows in its own CPU, whatever its
+  return values say); for run_processes, the pid the kernel names on the
+  other end of the target's socket;
+- speed: the wall time of the call on the supervisor's clock, against what
+  the grader's own processes did with the same items just before and just
+  after it, in the same sandbox, and against the time fresh interpreters
+  take to start here (a pool pays that once). A serial run, whatever idle or
+  busy processes sit beside it, takes at least the serial time, and a run is
+  only judged when what it is allowed is clearly less than that. Where fewer
+  than two CPUs are usable, or the machine is too busy to show our own
+  processes' speedup, items that mostly wait (and compute a little) are used
+  instead: waiting in several processes at once shows as wall time well under
+  the serial sum, while the calling process's own CPU stays low.
 
 PYTEST_DONT_REWRITE: feedback is the assert message alone, never pytest's
 explanation (which would show a hidden test's expected answer).
 """
 
+import math
 import multiprocessing
 import weakref
 
+from autograder.judges import processes as judge
+from autograder.probes import machine
 from autograder.probes import processes as probe
 from autograder.testing import StudentFailure, check
 
@@ -40,139 +47,45 @@ ANSWERS = {
     "many small tasks that update one shared in-memory dict": "thread",
 }
 # Every test runs under this platform's default start method; these tests
-# add the others.
+# add the others, one call each.
 START_METHODS = [m for m in ("fork", "spawn", "forkserver")
                  if m in multiprocessing.get_all_start_methods()
                  and m != multiprocessing.get_context().get_start_method()]
-PICKLING = (" That is a pickling error: a process pool sends the function to call to its "
-            "workers by pickling it, as its module and its name, and only functions defined "
-            "at the top level of a module pickle. Pass a module-level function, not a lambda "
-            "or a function defined inside another one.")
-METHOD_SECONDS = 8.0  # for one call under the spawn or the forkserver start method
-HANGS = (" A pool can wait forever when a worker process cannot import the function it is "
-         "given, or when a process is joined before its queue has been read.")
+METHOD_SECONDS = 10.0  # for one call under the spawn or the forkserver start method
 
-# Speedup. At most MAX_MEASURED_CPUS CPUs are measured, with 4 CPU-bound
-# items of about ITEM seconds each per CPU. Parallelism is CPU seconds of work
-# done per second of wall-clock time, once all the processes are up (a serial
-# loop on a free CPU reaches 1).
-# A try is clean when the grader's own processes, run just before and just
-# after the student's code, both reached at least CLEAN of the ideal gain; on
-# a clean try the student's code must reach SHARE_OF_GAIN of the gain that
-# ours reached. Two clean tries that fall short fail the test. Where a try
-# finds the machine too busy to measure, only the structure (items in distinct
-# processes at the same time) is judged.
+# q2: each target spends this much CPU, so that running it in the calling
+# process shows in that process's CPU (the kernel's count, not a record).
+TARGET_CPU = 0.08
+CALLER_SHARE_OF_TARGET = 0.6
+
+# q3 speedup. At most MAX_MEASURED_CPUS CPUs are measured, with ITEMS_PER_CPU
+# CPU-bound items of ITEM CPU seconds each per CPU. A try is clean when the
+# grader's own processes, run just before and just after, reached at least
+# CLEAN of the ideal gain; a busy machine switches to items that wait.
 MAX_MEASURED_CPUS = 4
-ITEM = 0.02
+ITEMS_PER_CPU = 4
+ITEM = 0.075
 CLEAN = 0.6
-SHARE_OF_GAIN = 0.5
-TRIES = 3
+TRIES = 4
+MAX_SCALE = 4.0
+# Items that mostly wait (seconds waited, CPU seconds): on one CPU, or a busy one.
+WAITING_ITEM = (0.08, 0.015)
+WAITING_COUNT, WAITING_WORKERS = 8, 4
+
+# q4: items that wait, and compute a little in the calling process.
+IO_WAIT, IO_CPU, IO_COUNT, IO_WORKERS = 0.05, 0.005, 10, 4
 
 
-def _run(student, probe_function, *args, what, timeout=None, hint="", **kwargs):
-    """Call the probe; on failure, say what went wrong, naming pickling when it was that."""
-    answer = student.outcome(probe_function, *args, what=what, timeout=timeout, **kwargs)
-    if answer["status"] == "ok":
-        return answer["result"]
-    message = student.explain(answer, what)
-    error = answer.get("error") or {}
-    text = f"{error.get('type', '')} {error.get('message', '')}".lower()
-    if "pickl" in text or "local object" in text:
-        message += PICKLING
-    elif answer["status"] == "timeout":
-        message += hint
-    raise StudentFailure(message, kind=answer["status"])
 
-
-def _raised(student, what, error):
-    """Feedback for a call that raised inside a probe that runs several calls."""
-    where = f" ({student.display}, {error['where']})" if error.get("where") else ""
-    message = f"{what} raised {error['type']}: {error['message']}{where}."
-    text = f"{error['type']} {error['message']}".lower()
-    return message + (PICKLING if "pickl" in text or "local object" in text else "")
-
-
-def _calls(student, probe_function, *args, whats, timeout=10):
+def _cases(student, probe_function, *args, whats, timeout=10):
     """Run several calls in one probe call; yield (observation, what) for each,
     failing at the first that raised."""
-    seen = _run(student, probe_function, *args, what="; then ".join(whats), timeout=timeout,
-                hint=HANGS)
+    seen = judge.observe(student, probe_function, *args, what="; then ".join(whats),
+                         timeout=timeout, hint=judge.HANGS).result
     for observation, what in zip(seen, whats, strict=False):
         if "error" in observation:
-            raise StudentFailure(_raised(student, what, observation["error"]))
+            raise StudentFailure(judge.raised(student, what, observation["error"]))
         yield observation, what
-
-
-def _under_start_methods(student, probe_name, args, what):
-    """Run a probe under each start method that is not the default, at once;
-    yield (method, observation, what) for each, failing at the first that
-    raised or hung. ``what(method)`` describes the call for the feedback."""
-    if not START_METHODS:
-        return
-    seen = _run(student, probe.under_start_methods, probe_name, START_METHODS, args,
-                METHOD_SECONDS, timeout=METHOD_SECONDS + 4, hint=HANGS,
-                what=" and ".join(what(method) for method in START_METHODS))
-    for method in START_METHODS:
-        answer, described = seen.get(method) or {}, what(method)
-        if "timeout" in answer:
-            raise StudentFailure(f"{described} did not finish within {answer['timeout']:g} s."
-                                 + HANGS, kind="timeout")
-        if "error" in answer:
-            raise StudentFailure(_raised(student, described, answer["error"]))
-        yield method, answer["seen"], described
-
-
-def _shown(seen):
-    """What a map returned, as its values (f's results carry our pids and times too)."""
-    values = seen.get("values")
-    if values is None:
-        return seen["repr"]
-    head = ", ".join(repr(v) for v in values[:12])
-    return f"the values [{head}{', …' if len(values) > 12 else ''}]"
-
-
-def _concurrency(records):
-    """The largest number of [pid, start, end, cpu] intervals open at one instant."""
-    events = sorted([(r[1], 1) for r in records] + [(r[2], -1) for r in records])
-    running = most = 0
-    for _, step in events:
-        running += step
-        most = max(most, running)
-    return most
-
-
-def _overlap_in_distinct_processes(records):
-    """Two items that ran at the same time in two different processes?"""
-    for i, (pid, start, end, _) in enumerate(records):
-        for other, start2, end2, _ in records[i + 1:]:
-            if other != pid and min(end, end2) > max(start, start2):
-                return True
-    return False
-
-
-def _span(records):
-    return max(r[2] for r in records) - min(r[1] for r in records)
-
-
-def _window(records):
-    """From the moment the last of the processes started its first item to the
-    last item's end: the time when all of them were up (a pool starts its
-    processes once, and then serves every item; start-up is not speed)."""
-    firsts = {}
-    for pid, start, _, _ in records:
-        firsts[pid] = min(firsts.get(pid, start), start)
-    return max(firsts.values()), max(r[2] for r in records)
-
-
-def _parallelism(records):
-    """CPU seconds of work done per second of that window (each item's CPU time
-    spread evenly over its run). A serial loop on a free CPU reaches 1."""
-    begin, end = _window(records)
-    if end <= begin:
-        return 0.0
-    work = sum(cpu * max(0.0, stop - max(start, begin)) / max(stop - start, 1e-9)
-               for _, start, stop, cpu in records)
-    return work / (end - begin)
 
 
 # q1 ----------------------------------------------------------------------
@@ -183,7 +96,7 @@ def _choices(student):
     """CHOICES as the student process reports it, read once per submission."""
     key = getattr(student, "_process", None)
     if key is None or key not in _choices_seen:
-        seen = _run(student, probe.choices, what="reading CHOICES")
+        seen = student.call(probe.choices, what="reading CHOICES")
         if key is None:
             return seen
         _choices_seen[key] = seen
@@ -211,25 +124,50 @@ for _number, _workload in enumerate(ANSWERS, start=1):
 
 
 # q2 ----------------------------------------------------------------------
-@check("q2", timeout=10, after="test_run_processes_runs_target")
+def _targets(seen, what):
+    """The processes the target ran in (named by the kernel), each once and
+    finished; fails when the target ran in the calling process."""
+    result = seen.result
+    peers = [p for p in result["ran"] if p["done"]]
+    pids = [p["pid"] for p in peers]
+    assert result["caller"] not in pids, (
+        f"{what}: target ran in the calling process; call start() on each Process (run() or "
+        "calling target yourself runs it there)")
+    assert len(set(pids)) == len(pids), f"{what}: target ran more than once in one process"
+    return pids
+
+
+def _not_in_caller(seen, what, targets):
+    """The calling process's own CPU (the kernel's count) shows no target ran there."""
+    spent = judge.caller_cpu(seen.evidence)
+    assert spent < CALLER_SHARE_OF_TARGET * TARGET_CPU + 0.004 * targets, (
+        f"{what}: the calling process used {spent:.2f} s of CPU, as much as running target "
+        "there takes: call start() on each Process, never target() or run() yourself")
+
+
+@check("q2", timeout=15, after="test_run_processes_runs_target")
 def test_run_processes_default_and_join(student):
     """run_processes(target) starts os.cpu_count() processes by default and joins them all"""
-    seen = _run(student, probe.run_processes, probe.DEFAULT, 0.05, timeout=10,
-                what="run_processes(target) with the default num_processes")
-    cpus, records = seen["cpus"], seen["records"]
-    pids = [r["pid"] for r in records]
-    assert len(pids) in (cpus["cpu_count"], cpus["affinity"]), (
-        f"with the default num_processes, target ran {len(pids)} time(s); os.cpu_count() "
-        f"is {cpus['cpu_count']} on this machine")
-    assert seen["caller"] not in pids and len(set(pids)) == len(pids), (
-        "target did not run once in each of distinct child processes")
-    late = [r for r in records if r["end"] > seen["returned_at"]]
-    assert not late, (
-        f"run_processes returned while {len(late)} target(s) were still running: join() "
-        "every process before returning")
-    returned = seen["returned"] or []
+    what = "run_processes(target) with the default num_processes"
+    seen = judge.observe(student, probe.run_processes, probe.DEFAULT,
+                         judge.iterations_for(0.02), what=what, timeout=15)
+    result = seen.result
+    pids = _targets(seen, what)
+    expected = {result["cpu_count"], result["affinity"]}
+    assert len(pids) in expected, (
+        f"with the default num_processes, target ran in {len(pids)} process(es); "
+        f"os.cpu_count() is {result['cpu_count']} on this machine")
+    finished = {p["pid"] for p in result["at_return"] if p["done"] and p["ended"]}
+    late = [pid for pid in pids if pid not in finished]
+    # The kernel closes a process's end of the socket when it ends; the
+    # supervisor also sees a child that was never joined still there at the end.
+    unjoined = set(pids) & judge.live_pids(seen.evidence)
+    assert not late and not unjoined, (
+        f"run_processes returned while {max(len(late), len(unjoined))} of its processes had "
+        "not ended: join() every process before returning")
+    returned = result["returned"] or []
     assert len(returned) == len(pids) and all(p["is_process"] for p in returned), (
-        f"run_processes returned {seen['repr']}, not the list of the processes it started")
+        f"run_processes returned {result['repr']}, not the list of the processes it started")
     assert {p["pid"] for p in returned} == set(pids), (
         "the processes that run_processes returned are not the ones that ran target")
     assert all(p["exitcode"] == 0 for p in returned), (
@@ -240,70 +178,48 @@ def test_run_processes_default_and_join(student):
 @check("q2", timeout=15, after="test_run_processes_runs_target")
 def test_run_processes_start_methods(student):
     """run_processes works under every start method (fork, spawn, forkserver)"""
-    for _, seen, what in _under_start_methods(
-            student, "run_processes", (1, 0.0),
-            lambda method: f"run_processes(target, 1) with the {method!r} start method"):
-        pids = [r["pid"] for r in seen["records"]]
-        assert len(pids) == 1 and seen["caller"] not in pids, (
-            f"{what}: target ran {len(pids)} time(s), "
-            f"{'in the calling process' if seen['caller'] in pids else 'in child processes'}; "
-            "it should run once, in a child process")
+    iterations = judge.iterations_for(TARGET_CPU)
+    for method in START_METHODS:
+        what = f"run_processes(target, 1) with the {method!r} start method"
+        seen = judge.observe(student, probe.run_processes, 1, iterations, method,
+                             what=what, timeout=METHOD_SECONDS, hint=judge.HANGS)
+        pids = _targets(seen, what)
+        assert len(pids) == 1, (
+            f"{what}: target ran in {len(pids)} child process(es), not once in one")
+        _not_in_caller(seen, what, 1)
 
 
 # q3 ----------------------------------------------------------------------
 @check("q3", timeout=30, after="test_parallel_map_values")
 def test_parallel_map_edges(student):
     """parallel_map keeps the order of items; handles no items, few items, default workers"""
-    slow_first = [(x, 0, 0.005 * (7 - x)) for x in range(7)]
+    slow_first = judge.work_items(7, 2000, [0.005 * (7 - x) for x in range(7)])
     cases = [("square", [], 2), ("square", [3, -2], 4), ("work", slow_first, 3),
              ("square", list(range(-5, 15)), probe.DEFAULT)]
     whats = ["parallel_map(f, [], workers=2)", "parallel_map(f, [3, -2], workers=4)",
              "parallel_map(f, 7 items, workers=3), the first items the slowest",
              "parallel_map(f, 20 items) with the default workers"]
-    wants = [[], [9, 4], [x * x for x in range(7)], [x * x for x in range(-5, 15)]]
-    for (seen, what), want in zip(_calls(student, probe.mapped_cases, "parallel_map", cases,
-                                         whats=whats), wants, strict=False):
+    wants = [[], [9, 4], judge.values(slow_first), [x * x for x in range(-5, 15)]]
+    for (seen, what), want in zip(_cases(student, probe.mapped_cases, "parallel_map", cases,
+                                         whats=whats, timeout=30), wants, strict=False):
         assert seen["values"] == want, (
-            f"{what} returned {_shown(seen)}, not f(x) for each x, in order")
+            f"{what} returned {judge.shown(seen)}, not f(x) for each x, in order")
 
 
 @check("q3", timeout=15, after="test_parallel_map_values")
 def test_parallel_map_start_methods(student):
     """parallel_map works in worker processes under every start method (fork, spawn, forkserver)"""
-    items = [(x, 0, 0.0) for x in range(6)]
-    for _, seen, what in _under_start_methods(
-            student, "mapped", ("parallel_map", "work", items, 1),
-            lambda method: f"parallel_map(f, 6 items, workers=1) with the {method!r} start "
-                           "method"):
-        assert seen["values"] == [x * x for x in range(6)], (
-            f"{what} returned {_shown(seen)}, not f(x) for each x, in order")
-        assert None not in seen["records"], f"{what} did not return what f returned"
-        assert all(r[0] != seen["caller"] for r in seen["records"]), (
-            f"{what}: f ran in the calling process, not in worker processes")
-
-
-def _structure(seen, count):
-    """Why the items of a speedup run do not show parallel processes, or None;
-    and whether another try could change that."""
-    want = [x * x for x in range(count)]
-    if seen["values"] != want:
-        return "it did not return f(x) for each item, in order", True
-    records = seen["records"]
-    if None in records:
-        return "it did not return what f returned", True
-    in_caller = sum(1 for r in records if r[0] == seen["caller"])
-    if in_caller:
-        return (f"{in_caller} of the {count} items ran in the calling process, not in worker "
-                "processes; threads or a plain loop run Python code on one CPU at a time",
-                True)
-    if len({r[0] for r in records}) < 2:
-        return "all the items ran in one worker process", False
-    if not _overlap_in_distinct_processes(records):
-        return "no two items ran at the same time in two different processes", False
-    begin, end = _window(records)
-    if end - begin < 0.25 * _span(records):
-        return ("most items ran in one worker process before the others had started", False)
-    return None, False
+    for method in START_METHODS:
+        items = judge.work_items(6, judge.iterations_for(0.03))
+        what = f"parallel_map(f, 6 items, workers=1) with the {method!r} start method"
+        seen = judge.observe(student, probe.mapped, "parallel_map", "work", items, 1, method,
+                             what=what, timeout=METHOD_SECONDS, hint=judge.HANGS)
+        assert seen.result["values"] == judge.values(items), (
+            f"{what} returned {judge.shown(seen.result)}, not f(x) for each x, in order")
+        spent = judge.caller_cpu(seen.evidence)
+        assert spent < judge.CALLER_SHARE * 6 * 0.03 + 0.01, (
+            f"{what}: the calling process used {spent:.2f} s of CPU, about what the items "
+            "need: f ran there, not in worker processes")
 
 
 def _speedup_title(usable):
@@ -316,111 +232,119 @@ def _speedup_title(usable):
             "fast as a serial loop (timed when the machine has CPU to spare)")
 
 
+def _plan(mode, workers, scale):
+    """The items and workers of one try: CPU-bound items on ``workers`` CPUs,
+    or items that mostly wait on WAITING_WORKERS processes."""
+    if mode == "cpu":
+        items = judge.work_items(ITEMS_PER_CPU * workers, judge.iterations_for(ITEM * scale))
+        return items, workers, f"parallel_map(f, {len(items)} CPU-bound items, workers={workers})"
+    wait, cpu = WAITING_ITEM
+    items = judge.work_items(WAITING_COUNT, judge.iterations_for(cpu), wait * scale)
+    return (items, WAITING_WORKERS,
+            f"parallel_map(f, {WAITING_COUNT} items that wait and compute, "
+            f"workers={WAITING_WORKERS})")
+
+
 @check("q3", weight=2, timeout=60, after="test_parallel_map_values")
 def test_parallel_map_speedup(student):
     """parallel_map runs CPU-bound work in parallel, as fast as this machine allows"""
-    # The CPUs are counted both here and in the student's process (whose
-    # sandbox may hide the cgroup files); the smaller count holds.
-    cpus = _run(student, probe.usable_cpus, what="counting the CPUs")
-    usable = min(cpus["usable"], probe.cpus()["usable"])
+    usable = machine.cpus()["usable"]
     workers = min(int(usable), MAX_MEASURED_CPUS)
-    if workers < 2:
-        _judge_concurrency_only(student, usable)
-        student.note(f"Speedup cannot be measured here (only {usable:g} CPU available): the "
-                     "grader checked instead that items ran at the same time in distinct "
-                     "worker processes.")
-        return
-    count = 4 * workers
-    what = f"parallel_map(f, {count} CPU-bound items, workers={workers})"
-    clean = 1 + CLEAN * (workers - 1)
-    short, problem = [], None
+    mode, scale, short, busy = ("cpu" if workers >= 2 else "waiting"), 1.0, [], False
     for _ in range(TRIES):
-        seen = _run(student, probe.speedup, workers, count, ITEM, 0.0, clean, what=what,
-                    timeout=20, hint=HANGS)
-        problem, final = _structure(seen, count)
-        if final:
-            raise StudentFailure(f"{what}: {problem}.")
-        if problem:
+        items, count, what = _plan(mode, workers, scale)
+        seen = judge.observe(student, probe.mapped, "parallel_map", "work", items, count,
+                             what=what, timeout=20, hint=judge.HANGS,
+                             around=(machine.calibrate_map, (items, count)))
+        before = seen.evidence["around"]["before"]
+        assert seen.result["values"] == before["values"], (
+            f"{what} returned {judge.shown(seen.result)}, not f(x) for each item, in order")
+        run = judge.map_run(seen, items, count)
+        assert not run.in_caller, judge.in_caller_text(what, run) + "."
+        sandbox = min(before["cpus"]["usable"], seen.evidence["around"]["after"]["cpus"]["usable"])
+        if mode == "cpu" and (sandbox < 2 or run.gain < 1 + CLEAN * (workers - 1)):
+            # No CPU to spare for our own processes: speed cannot be timed now.
+            mode, scale, busy = "waiting", 1.0, True
             continue
-        if seen["ours_after"] is None or _parallelism(seen["ours_after"]) < clean:
-            # The machine had no CPU to spare for our own processes just before
-            # or just after: speed cannot be judged now, only the structure.
-            student.note("The machine was too busy to time a speedup, so only the parallel "
-                         "structure (items at the same time in distinct processes) was judged.")
+        if not run.decidable:
+            # Starting processes takes long here now: longer items, so that a serial
+            # run surely takes longer than what a parallel one is allowed.
+            base = run.cpu / scale if mode == "cpu" else (run.serial - run.cpu) / scale
+            wanted = run.serial_needed - (0 if mode == "cpu" else run.cpu)
+            scale = min(MAX_SCALE, max(1.25 * scale, wanted / max(base, 1e-6)))
+            continue
+        if run.fast:
+            student.note(_passed_note(mode, busy, usable, run))
             return
-        ours = min(_parallelism(seen["ours_before"]), _parallelism(seen["ours_after"]))
-        theirs = _parallelism(seen["records"])
-        needed = 1 + SHARE_OF_GAIN * (ours - 1)
-        if theirs >= needed:
-            student.note(f"Got through {theirs:.2f} s of CPU work per second on {workers} CPUs "
-                         f"(the grader's own processes: {ours:.2f}).")
-            return
-        short.append((theirs, ours, needed))
+        short.append(run)
         if len(short) == 2:
             break
-    assert problem is None, f"{what}: {problem} (in each of {TRIES} tries)."
-    if len(short) < 2:
-        return
-    theirs, ours, needed = max(short)
-    raise StudentFailure(
-        f"{what}: the items need {_serial(seen):.2f} s of CPU in all, so a serial loop on one "
-        f"free CPU takes that long. parallel_map got through {theirs:.2f} s of that work per "
-        f"second (from the first item's start to the last one's end), where {workers} "
-        f"processes of the grader's, timed just before and after it, got through {ours:.2f} "
-        f"s per second; at least {needed:.2f} was needed (two tries).")
+    if short:
+        slowest = max(short, key=lambda r: r.window / r.allowed)
+        raise StudentFailure(f"{judge.slow_text(what, slowest)} ({len(short)} tries).")
+    raise RuntimeError("the machine was too busy to judge parallel_map's speed in "
+                       f"{TRIES} tries; regrade this submission later")
 
 
-def _serial(seen):
-    return sum(r[3] for r in seen["records"])
-
-
-def _judge_concurrency_only(student, usable):
-    count, workers = 8, 2
-    what = f"parallel_map(f, {count} CPU-bound items, workers={workers})"
-    problem = None
-    for _ in range(TRIES):
-        seen = _run(student, probe.speedup, workers, count, 0.01, 0.02, False, what=what,
-                    timeout=20, hint=HANGS)
-        problem, final = _structure(seen, count)
-        if problem is None or final:
-            break
-    assert problem is None, (
-        f"This machine gives the grader only {usable:g} CPU, so speedup cannot be measured "
-        f"here; instead the grader checked that the items ran in at least two worker "
-        f"processes at the same time. {what}: {problem}.")
+def _passed_note(mode, busy, usable, run):
+    if mode == "cpu":
+        return (f"Ran in {run.window:.2f} s where a serial loop needs {run.serial:.2f} s "
+                f"({run.serial / run.window:.1f} times as fast; the grader's own "
+                f"{run.workers} processes: {run.gain:.1f} times).")
+    why = ("the machine was too busy to time a speedup" if busy else
+           f"speedup cannot be measured here (only {usable:g} CPU available)")
+    return (f"As {why}, the grader checked instead that items which wait ran at the same time "
+            f"in distinct worker processes: {run.window:.2f} s where one after another takes "
+            f"{run.serial:.2f} s.")
 
 
 # q4 ----------------------------------------------------------------------
 @check("q4", timeout=10, after="test_io_map_values")
 def test_io_map_uses_workers_threads(student):
     """io_map(f, 10 waiting items, workers=4) overlaps up to 4 calls, in the calling process"""
-    what = "io_map(f, 10 items that wait, workers=4)"
-    seen = _run(student, probe.mapped, "io_map", "work", [(x, 0, 0.025) for x in range(10)], 4,
-                what=what, timeout=10)
-    assert seen["values"] == [x * x for x in range(10)], (
-        f"{what} returned {_shown(seen)}, not f(x) for each x, in order")
-    assert None not in seen["records"], f"{what} did not return what f returned"
-    assert all(r[0] == seen["caller"] for r in seen["records"]), (
-        f"{what}: some calls ran in another process; use threads of the calling process")
-    most = _concurrency(seen["records"])
-    assert most <= 4, f"{what}: {most} calls were waiting at the same time, more than workers"
-    assert most >= 2, f"{what}: the calls ran one after another, never waiting together"
+    what = f"io_map(f, {IO_COUNT} items that wait, workers={IO_WORKERS})"
+    iterations = judge.iterations_for(IO_CPU)
+    waits = IO_COUNT * IO_WAIT
+    rounds = math.ceil(IO_COUNT / IO_WORKERS) * IO_WAIT
+    problem = None
+    for _ in range(3):
+        items = judge.work_items(IO_COUNT, iterations, IO_WAIT)
+        seen = judge.observe(student, probe.mapped, "io_map", "work", items, IO_WORKERS,
+                             what=what, timeout=10)
+        assert seen.result["values"] == judge.values(items), (
+            f"{what} returned {judge.shown(seen.result)}, not f(x) for each x, in order")
+        evidence, cpu = seen.evidence, IO_COUNT * IO_CPU
+        children, caller = judge.children_cpu(evidence), judge.caller_cpu(evidence)
+        assert children < 0.5 * cpu and caller >= 0.5 * cpu, (
+            f"{what}: the calls ran in other processes (the calling process used {caller:.3f} s "
+            f"of CPU, its child processes {children:.3f} s, where the calls need {cpu:.3f} s); "
+            "use threads of the calling process")
+        took = judge.window(evidence)
+        if took < 0.9 * rounds:
+            problem = (f"it took {took:.2f} s, less than {IO_COUNT} waits of {IO_WAIT:g} s "
+                       f"take {IO_WORKERS} at a time: more than {IO_WORKERS} calls waited at once")
+        elif took > 0.5 * waits + 3 * cpu:
+            problem = (f"it took {took:.2f} s, where the waits add up to {waits:.2f} s: the "
+                       "calls did not wait together")
+        else:
+            return
+    raise StudentFailure(f"{what}: {problem} (in each of 3 tries).")
 
 
 @check("q4", timeout=10, after="test_io_map_values")
 def test_io_map_edges(student):
     """io_map keeps the order of items, and handles no items and the default workers"""
-    slow_first = [(x, 0, 0.005 * (6 - x)) for x in range(6)]
+    slow_first = judge.work_items(6, 2000, [0.005 * (6 - x) for x in range(6)])
     cases = [("square", [], 3), ("work", slow_first, 3),
              ("square", list(range(-3, 12)), probe.DEFAULT)]
     whats = ["io_map(f, [], workers=3)",
              "io_map(f, 6 items, workers=3), the first items the slowest",
              "io_map(f, 15 items) with the default workers"]
-    wants = [[], [x * x for x in range(6)], [x * x for x in range(-3, 12)]]
-    for (seen, what), want in zip(_calls(student, probe.mapped_cases, "io_map", cases,
+    wants = [[], judge.values(slow_first), [x * x for x in range(-3, 12)]]
+    for (seen, what), want in zip(_cases(student, probe.mapped_cases, "io_map", cases,
                                          whats=whats), wants, strict=False):
         assert seen["values"] == want, (
-            f"{what} returned {_shown(seen)}, not f(x) for each x, in order")
+            f"{what} returned {judge.shown(seen)}, not f(x) for each x, in order")
 
 
 # q5 ----------------------------------------------------------------------
@@ -431,44 +355,31 @@ def _check_sum(seen, numbers, what):
         f"{what} returned {seen['repr']}, which is not the sum of the squares")
 
 
-def _squared_in_children(seen, what):
-    caller = seen["caller"]
-    squared_here = [t for t in seen["traces"] if t["kind"] == "square" and t["pid"] == caller]
-    assert not squared_here, f"{what}: numbers were squared in the calling process"
-    in_children = [t for t in seen["traces"] if t["pid"] != caller]
-    assert in_children or seen["started"], (
-        f"{what}: no child process was started, so no child process did the work")
-
-
 @check("q5", timeout=20, after="test_parallel_sum_of_squares_values")
 def test_parallel_sum_of_squares_edges(student):
     """parallel_sum_of_squares is right for any numbers and any number of processes"""
-    cases = [([], 2, False), ([7], 3, False), (list(range(-50, 51)), 4, False),
-             (list(range(1000)), 1, False), (list(range(1, 100)), 3, True)]
+    cases = [([], 2), ([7], 3), (list(range(-50, 51)), 4), (list(range(1000)), 1),
+             (list(range(1, 100)), 3)]
     whats = ["parallel_sum_of_squares([], 2)", "parallel_sum_of_squares([7], 3)",
              "parallel_sum_of_squares(range(-50, 51), 4)",
              "parallel_sum_of_squares(range(1000), 1)", "parallel_sum_of_squares(range(1, 100), 3)"]
-    for (seen, what), (numbers, _, traced) in zip(
-            _calls(student, probe.sum_cases, cases, whats=whats, timeout=20), cases,
+    for (seen, what), (numbers, _) in zip(
+            _cases(student, probe.sum_cases, cases, whats=whats, timeout=20), cases,
             strict=False):
         _check_sum(seen, numbers, what)
-        if traced:
-            _squared_in_children(seen, what)
+    judge.squared_in_children(student, 3)
 
 
 @check("q5", timeout=15, after="test_parallel_sum_of_squares_values")
 def test_parallel_sum_of_squares_start_methods(student):
     """parallel_sum_of_squares squares in child processes under every start method"""
-    numbers = list(range(1, 51))
-    for _, seen, what in _under_start_methods(
-            student, "sum_of_squares", (numbers, 1, True),
-            lambda method: f"parallel_sum_of_squares(range(1, 51), 1) with the {method!r} "
-                           "start method"):
-        _check_sum(seen, numbers, what)
-        _squared_in_children(seen, what)
+    for method in START_METHODS:
+        judge.squared_in_children(student, 1, method, timeout=METHOD_SECONDS, what=(
+            f"parallel_sum_of_squares({judge.HOW_MANY} numbers of {judge.BITS:,} bits, 1) "
+            f"with the {method!r} start method"))
 
 
 # The title is fixed when this module is imported, from the CPUs the grader
 # may use, so that it is the same for every submission graded on a machine
 # (and for one whose speedup test did not run).
-test_parallel_map_speedup.__doc__ = _speedup_title(probe.cpus()["usable"])
+test_parallel_map_speedup.__doc__ = _speedup_title(machine.cpus()["usable"])

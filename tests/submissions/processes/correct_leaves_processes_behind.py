@@ -1,14 +1,17 @@
 """Correct, but untidy: it leaves processes behind. Importing it in the main
-process starts a child that spins forever; parallel_map never closes its
+process starts a child that sleeps forever; parallel_map never closes its
 pool; parallel_sum_of_squares joins nothing, and each of its children starts
 a grandchild that leaves the session (os.setsid) and sleeps. The grader must
 end them all after each call, and they must not slow anything graded later.
 Each process it leaves behind is named advpy-leftover (/proc/PID/comm), so
 that tests/test_processes_grading.py can look for survivors.
 
+(The child started at import sleeps rather than spins: a spinning one would
+take a CPU from this submission's own parallel_map while its speed is timed,
+against the grader's calibration in a sandbox where nothing else runs.)
+
 expect: full
 """
-import ctypes
 import multiprocessing
 import os
 import time
@@ -25,21 +28,22 @@ CHOICES = {
 
 
 def _mark():
-    """Name this process advpy-leftover (prctl PR_SET_NAME)."""
+    """Name this process advpy-leftover (its /proc/self/comm)."""
     try:
-        ctypes.CDLL(None).prctl(15, b"advpy-leftover", 0, 0, 0)
-    except (OSError, AttributeError):
+        with open("/proc/self/comm", "w") as comm:
+            comm.write("advpy-leftover")
+    except OSError:
         pass
 
 
-def spin_forever():
+def sleep_forever():
     _mark()
     while True:
-        pass
+        time.sleep(1000)
 
 
 if multiprocessing.current_process().name == "MainProcess":
-    multiprocessing.Process(target=spin_forever).start()
+    multiprocessing.Process(target=sleep_forever).start()
 
 
 def run_processes(target, num_processes=None):
