@@ -1,0 +1,54 @@
+"""Bug: each child process runs a lambda. Under fork the child inherits it;
+under spawn and forkserver a Process's target is pickled, and a lambda cannot be.
+
+expect: q5=2
+"""
+import concurrent.futures
+import multiprocessing
+import os
+import threading
+
+CHOICES = {
+    "download 200 web pages": "thread",
+    "resize 10,000 images in a pure-Python loop": "process",
+    "count primes below 10**8 in pure Python": "process",
+    "wait for replies from 50 database queries": "thread",
+    "a task that must be killable from outside": "process",
+    "many small tasks that update one shared in-memory dict": "thread",
+}
+
+
+def run_processes(target, num_processes=None):
+    if num_processes is None:
+        num_processes = os.cpu_count()
+    processes = [multiprocessing.Process(target=target) for _ in range(num_processes)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    return processes
+
+
+def parallel_map(func, items, workers=None):
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(func, items))
+
+
+def io_map(func, items, workers=8):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(func, items))
+
+
+def parallel_sum_of_squares(numbers, num_processes=2):
+    numbers = list(numbers)
+    results = multiprocessing.Queue()
+    shares = [numbers[i::num_processes] for i in range(num_processes)]
+    processes = [multiprocessing.Process(
+        target=lambda share=share: results.put(sum(x * x for x in share)))
+        for share in shares]
+    for process in processes:
+        process.start()
+    total = sum(results.get() for _ in processes)
+    for process in processes:
+        process.join()
+    return total
