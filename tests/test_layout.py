@@ -72,3 +72,57 @@ def test_probe_modules_keep_their_own_builtins():
         if module.name == "__init__.py":
             continue
         assert "__builtins__ = dict(vars(builtins))" in module.read_text(), module
+
+
+def _imported(path) -> set[str]:
+    """Every module a file imports, at any depth (``from a import b`` counts as a.b too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_probes_import_only_the_standard_library_and_probes():
+    """The sandbox exposes only autograder/probes to the student process; the
+    judges, which word and decide, live outside it (autograder/judges)."""
+    for module in (ROOT / "autograder" / "probes").glob("*.py"):
+        ours = {name for name in _imported(module) if name.split(".")[0] == "autograder"}
+        assert all(name.startswith("autograder.probes") for name in ours), (module, ours)
+
+
+def test_the_instruments_of_threads_lead_nowhere_else():
+    """Student code reaches the globals of the module of any object it is
+    handed (type(lock).acquire.__globals__): the instruments' module holds
+    no frames code, no hang reports and no building of observations."""
+    from autograder.probes import threads, threads_hangs, threads_instruments
+
+    path = ROOT / "autograder" / "probes" / "threads_instruments.py"
+    ours = {name for name in _imported(path) if name.startswith("autograder")}
+    assert ours <= {"autograder.probes.common", "autograder.probes.common.short"}, ours
+    elsewhere = {id(value) for module in (threads, threads_hangs)
+                 for name, value in vars(module).items()
+                 if getattr(value, "__module__", None) == module.__name__}
+    leaks = [name for name, value in vars(threads_instruments).items() if id(value) in elsewhere]
+    assert not leaks, leaks
+    assert "sys" not in vars(threads_instruments)  # sys._current_frames, sys._getframe
+
+
+def _from(path, prefix: str) -> set[str]:
+    return {name for name in _imported(path) if name == prefix or name.startswith(prefix + ".")}
+
+
+def test_imports_run_one_way():
+    """Leaves first: errors and shapes import nothing of the grader's layers,
+    the judges not the test API, the test API not the student process."""
+    package = ROOT / "autograder"
+    assert not _from(package / "errors.py", "autograder")
+    assert _from(package / "shapes.py", "autograder") <= _from(package / "shapes.py",
+                                                               "autograder.errors")
+    for module in (package / "judges").glob("*.py"):
+        for layer in ("autograder.testing", "autograder.child", "autograder.engine"):
+            assert not _from(module, layer), (module, layer)
+    assert not _from(package / "testing.py", "autograder.child")

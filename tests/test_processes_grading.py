@@ -1,12 +1,14 @@
 """The processes assignment, beyond the scores of tests/test_assignments.py:
 pickling errors are named in the feedback, a single CPU switches the speedup
-test to judging concurrency (and says so), and nothing a submission starts
-outlives its grading."""
+test to judging concurrency (and says so), nothing a submission starts
+outlives its grading, and the values and yardsticks the judges trust are
+computed by the grader's own code."""
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -14,6 +16,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SUBMISSIONS, grade_file
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograder.judges import processes as judge
+from autograder.probes import machine, payloads
 
 OURS = SUBMISSIONS / "processes"
 REFERENCE = ROOT / "solutions" / "processes" / "processes.py"
@@ -44,8 +51,9 @@ def _grade_on_one_cpu(paths):
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity")
 def test_one_cpu_judges_concurrency_and_says_so():
-    reference, serial, one_worker = _grade_on_one_cpu(
-        [REFERENCE, OURS / "q3_serial.py", OURS / "q3_one_worker.py"])
+    reference, serial, one_worker, threads = _grade_on_one_cpu(
+        [REFERENCE, OURS / "q3_serial.py", OURS / "q3_one_worker.py",
+         OURS / "q3_threads_in_one_child.py"])
     assert reference["score"] == 17, reference
     titles = [t["name"] for q in reference["questions"] for t in q["tests"]]
     assert any("speedup not measurable here" in title and "1 CPU" in title for title in titles), (
@@ -53,6 +61,9 @@ def test_one_cpu_judges_concurrency_and_says_so():
     for wrong in (serial, one_worker):
         q3 = next(q for q in wrong["questions"] if q["id"] == "q3")
         assert q3["score"] == 0, wrong
+    # Waits overlap in threads too: on one CPU, the kernel must name distinct processes.
+    q3 = next(q for q in threads["questions"] if q["id"] == "q3")
+    assert q3["score"] == 3, threads
 
 
 def _leftovers():
@@ -76,3 +87,47 @@ def test_nothing_a_submission_starts_outlives_its_grading():
     assert not _leftovers(), "processes of the untidy submission survived its grading"
     after = grade_file(REFERENCE, "processes")
     assert after.score == 17, [(q.id, q.score) for q in after.questions]
+
+
+def test_work_values_are_computed_by_the_grader_alike():
+    """What ``work`` returns in the student's processes, what the judge computes
+    in the grader and what the supervisor's calibration computes agree."""
+    items = judge.work_items(5, 3000, 0.0)
+    want = [payloads.work(tuple(item)) for item in items]
+    assert judge.values(items) == want
+    assert machine.calibrate_map(items, 2)["values"] == want
+    assert all(0 <= value <= payloads.MASK for value in want)
+    assert len(set(want)) == 5  # a fresh seed for each item
+
+
+def test_a_number_costs_its_loop_wherever_it_is_known():
+    """parallel_sum_of_squares gets numbers whose value only their loop gives,
+    in whichever process squares them or turns them into an int; they pickle
+    as their seed, never as their value."""
+    number = payloads.Number(987654321, 3000)
+    want = payloads.mix(987654321, 3000) % (1 << 20)
+    copy = pickle.loads(pickle.dumps(number))
+    assert copy.known is None and int(copy) == want and copy.known == want
+    assert number * number == pow(number, 2) == number**2 == want * want
+    assert sum(x * x for x in [number, payloads.Number(5, 10)]) == want * want + (
+        payloads.mix(5, 10) % (1 << 20)) ** 2
+    assert pickle.loads(pickle.dumps(number)).known is None
+
+
+@given(serial=st.floats(0.05, 20), gain=st.floats(0.5, 16), start=st.floats(0.0, 3.0),
+       slower=st.floats(0.9, 3.0))
+def test_a_serial_run_never_passes_a_decided_speed_test(serial, gain, start, slower):
+    """However long pools take to start here, a run is judged only when a
+    serial one (at least 90% of the serial time: CPU time is noisy) cannot pass."""
+    run = judge.MapRun(window=slower * serial, caller=0.0, cpu=serial, serial=serial,
+                       gain=gain, start=start, workers=4)
+    assert not (run.decidable and run.fast)
+
+
+@given(serial=st.floats(0.05, 20), gain=st.floats(1.2, 16), start=st.floats(0.0, 3.0))
+def test_longer_items_make_a_speed_test_decidable(serial, gain, start):
+    run = judge.MapRun(window=0.0, caller=0.0, cpu=serial, serial=serial, gain=gain,
+                       start=start, workers=4)
+    longer = judge.MapRun(window=0.0, caller=0.0, cpu=run.serial_needed,
+                          serial=run.serial_needed, gain=gain, start=start, workers=4)
+    assert run.decidable or longer.decidable or run.serial_needed == float("inf")

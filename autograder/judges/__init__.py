@@ -9,7 +9,9 @@ answer against it before a test reads it. A probe with no declared shape is
 a bug of the grader (``NoShape``), never the student's fault.
 """
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from annotated_types import MaxLen
 
 from autograder.judges import generators, processes, threads
 from autograder.probes import common
@@ -50,7 +52,8 @@ class Loaded(TypedDict):
     status: Literal["loaded"]
     errors: listof(Error, 50)
     cell_errors: listof(CellError, 50)
-    defined: dict[Name, Name]
+    # every global name of the submission: any length, a bounded number of them
+    defined: Annotated[dict[str, str], MaxLen(10_000)]
 
 
 class NotLoaded(TypedDict):

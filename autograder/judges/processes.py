@@ -11,7 +11,6 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
@@ -22,7 +21,6 @@ from autograder.probes import processes as probe
 from autograder.probes.payloads import mix
 from autograder.shapes import (
     ByArguments,
-    Count,
     Error,
     ExitCode,
     Json,
@@ -39,7 +37,6 @@ from autograder.shapes import (
 MOST = 10_000  # no probe hands more items than this to the student's code
 CpuCount = Annotated[int, Ge(1), Le(1 << 16)]
 CpuShare = Annotated[float, Ge(0), Le(1 << 16)]
-Residue = Annotated[int, Ge(0), Le(1 << 64)]  # modulo a prime of 61 bits
 # SO_PEERCRED gives 0 for a peer in another pid namespace
 PeerPid = Annotated[int, Ge(0), Le(1 << 22)]
 
@@ -83,8 +80,8 @@ class RunProcesses(TypedDict):
     type: Name
     repr: Text
     returned: listof(IsProcess | NotProcess, 200) | None
-    at_return: listof(Peer, 4096)
-    ran: listof(Peer, 4096)
+    at_return: listof(Peer, MOST)
+    ran: listof(Peer, MOST)
     cpu_count: CpuCount
     affinity: CpuCount
 
@@ -94,6 +91,7 @@ class Mapped(TypedDict):
     caller: Pid
     type: Name | None
     repr: Text
+    pids: listof(PeerPid, MOST) | None  # the processes ``work`` ran in, named by the kernel
     values: listof(Json, MOST) | None
 
 
@@ -102,31 +100,6 @@ class Sum(TypedDict):
     value: Json
     type: Name
     repr: Text
-
-
-class _BigSum(TypedDict):
-    type: Name
-    repr: Text
-
-
-class NotInt(_BigSum):
-    bits: None
-    residues: None
-
-
-@lru_cache(maxsize=16)
-def _residues(primes: int) -> Any:
-    class BigInt(_BigSum):
-        """An int result, as its residues modulo each of the judge's primes."""
-
-        bits: Count
-        residues: listof(Residue, primes, primes)
-
-    return BigInt | NotInt
-
-
-def _big_sum(seed, bits, how_many, count, primes, method=None) -> Any:
-    return _residues(len(primes))
 
 
 # -- the supervisor's calibrations (machine.py) -------------------------------------
@@ -148,11 +121,6 @@ class MapCalibration(TypedDict):
     cpus: Cpus
 
 
-class SquareCalibration(TypedDict):
-    cpu: Seconds
-    cpus: Cpus
-
-
 SHAPES = {
     probe.choices: Choices,
     probe.run_processes: RunProcesses,
@@ -162,10 +130,9 @@ SHAPES = {
     probe.sum_of_squares: Sum,
     probe.sum_cases: ByArguments(
         lambda cases: per_case(Sum | Failed, len(cases), stop="error")),
-    probe.big_sum_of_squares: ByArguments(_big_sum),
+    probe.costly_sum_of_squares: Sum,
     machine.cpus: Cpus,
     machine.calibrate_map: MapCalibration,
-    machine.calibrate_square: SquareCalibration,
     machine.start_cost: row(Seconds, Seconds),
 }
 
@@ -264,46 +231,6 @@ def values(items: list[list]) -> list[int]:
     return [mix(seed, iterations) for seed, iterations, _ in items]
 
 
-# -- q5's numbers -------------------------------------------------------------------------
-def _is_prime(n: int) -> bool:
-    if n < 2:
-        return False
-    bases = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)  # Miller-Rabin, exact below 3.3e24
-    for p in bases:
-        if n % p == 0:
-            return n == p
-    d, s = n - 1, 0
-    while d % 2 == 0:
-        d, s = d // 2, s + 1
-    for a in bases:
-        x = pow(a, d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(s - 1):
-            x = x * x % n
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
-
-
-def primes(count: int) -> list[int]:
-    """``count`` random primes of 61 bits, picked for one call."""
-    found: list[int] = []
-    while len(found) < count:
-        candidate = _RANDOM.getrandbits(61) | (1 << 60) | 1
-        if _is_prime(candidate) and candidate not in found:
-            found.append(candidate)
-    return found
-
-
-def residues(numbers: list[int], moduli: list[int]) -> list[int]:
-    """The sum of the squares of ``numbers`` modulo each of ``moduli``,
-    computed without squaring a big number."""
-    return [sum((n % p) * (n % p) for n in numbers) % p for p in moduli]
-
-
 # -- the speed of a map, against the grader's calibration (processes helper) ------------
 SHARE_OF_GAIN = 0.5  # the student's run must reach this share of the gain our processes reached
 SAFE = 0.85  # a run is decidable when what it allows is at most this share of the serial time
@@ -374,7 +301,7 @@ def map_run(seen, items: list[list], workers: int) -> MapRun:
     elsewhere = children_cpu(evidence) + sum(
         entry["cpu"] + entry.get("children", 0.0) for entry in evidence.get("live") or ())
     boot = (before["boot"] + after["boot"]) / 2
-    spawned = elsewhere < 0.9 * cpu or elsewhere - cpu >= 0.5 * boot
+    spawned = elsewhere < 0.7 * cpu or elsewhere - cpu >= 0.5 * boot
     start = (max(before["start"], after["start"]) if spawned else 0.0) + START_MARGIN
     return MapRun(window=window(evidence), caller=caller_cpu(evidence), cpu=cpu,
                   serial=cpu + sum(item[2] for item in items),
@@ -395,32 +322,31 @@ def slow_text(what: str, run: MapRun) -> str:
             f"{run.start:.2f} s here: at most {run.allowed:.2f} s was allowed")
 
 
-# -- q5: squaring big numbers shows where it happens (processes helper) ------------------
-BITS, HOW_MANY, PRIMES = 1_000_000, 4, 3
+# -- q5: squaring costly numbers shows where it happens (processes helper) --------------
+HOW_MANY, NUMBER_CPU = 6, 0.02  # numbers, and CPU seconds to know each one's value
 CALLER_SHARE_OF_SQUARES = 0.3
 
 
 def squared_in_children(student, count: int, method: str | None = None,
                         what: str | None = None, timeout: float = 10.0) -> None:
-    """parallel_sum_of_squares(HOW_MANY big random numbers, count): the right
-    sum (modulo primes picked for this call, which the judge computes itself),
-    and the calling process's own CPU (the kernel's count) well under what
-    squaring the numbers costs here (the supervisor's calibration)."""
-    seed, moduli = seeds(1)[0], primes(PRIMES)
-    what = what or f"parallel_sum_of_squares({HOW_MANY} numbers of {BITS:,} bits, {count})"
-    seen = observe(student, probe.big_sum_of_squares, seed, BITS, HOW_MANY, count, moduli,
-                   method, what=what, timeout=timeout, hint=HANGS,
-                   around=(machine.calibrate_square, (BITS,)))
-    result = seen.result
-    want = residues(machine.numbers(seed, BITS, HOW_MANY), moduli)
-    if result["residues"] != want:
-        raise StudentFailure(f"{what} returned {result['repr']}, which is not the sum of the "
-                             "squares.")
-    around = seen.evidence["around"]
-    squaring = HOW_MANY * min(around["before"]["cpu"], around["after"]["cpu"])
+    """parallel_sum_of_squares(HOW_MANY payloads.Numbers, count): the right sum
+    (computed here, from fresh seeds), and the calling process's own CPU (the
+    kernel's count) well under what knowing the numbers costs (timed here):
+    they were squared elsewhere, whatever ``int()`` the student's code applied."""
+    numbers = [[seed, iterations_for(NUMBER_CPU)] for seed in seeds(HOW_MANY)]
+    started = time.process_time()
+    want = sum((mix(seed, iterations) % (1 << 20)) ** 2 for seed, iterations in numbers)
+    cost = time.process_time() - started
+    what = what or f"parallel_sum_of_squares({HOW_MANY} numbers, {count})"
+    seen = observe(student, probe.costly_sum_of_squares, numbers, count, method, what=what,
+                   timeout=timeout, hint=HANGS)
+    value = seen.result["value"]
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value == want):
+        raise StudentFailure(f"{what} returned {seen.result['repr']}, which is not the sum of "
+                             "the squares.")
     spent = caller_cpu(seen.evidence)
-    if spent >= CALLER_SHARE_OF_SQUARES * squaring:
+    if spent >= CALLER_SHARE_OF_SQUARES * cost:
         raise StudentFailure(
-            f"{what}: the calling process used {spent:.2f} s of CPU, where squaring the "
-            f"numbers takes {squaring:.2f} s: they were squared in the calling process; each "
+            f"{what}: the calling process used {spent:.2f} s of CPU, where squaring these "
+            f"numbers takes {cost:.2f} s: they were squared in the calling process; each "
             "child process must square and add up its own share.")

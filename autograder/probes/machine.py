@@ -14,13 +14,10 @@ the student's run in between, in the same sandbox and the same CPU quota.
   results), the CPU each item needs, how much faster than a serial loop our
   processes got through them, and how long starting ``workers`` fresh Python
   interpreters takes here now (what a spawn pool pays before its first item).
-- ``calibrate_square(bits)``: the CPU time squaring one number of ``bits``
-  bits takes (the judge computes the expected sums itself, modulo primes).
 """
 
 from __future__ import annotations
 
-import _random
 import builtins
 import json
 import os
@@ -30,7 +27,6 @@ import time
 from autograder.probes.payloads import mix
 
 __builtins__ = dict(vars(builtins))
-_Random = _random.Random  # a C type: a submission cannot patch how the numbers are made
 
 # What a pool's worker process imports before it can run its first item.
 _STARTUP = "import multiprocessing.pool, concurrent.futures.process"
@@ -114,7 +110,7 @@ def _share(items: list, first: int, step: int) -> list:
     ``step``-th item from ``first``, waiting each item's seconds as ``work`` does."""
     done = []
     for index in range(first, len(items), step):
-        seed, iterations, seconds = items[index]
+        seed, iterations, seconds = items[index][:3]
         if seconds:
             time.sleep(seconds)
         cpu = time.thread_time()
@@ -184,18 +180,3 @@ def calibrate_map(items: list, workers: int) -> dict:
     start, boot = start_cost(workers)
     return {"values": [row[1] for row in done], "cpu": cpu, "serial": serial, "wall": wall,
             "gain": serial / max(wall, 1e-6), "start": start, "boot": boot, "cpus": cpus()}
-
-
-def numbers(seed: int, bits: int, count: int) -> list[int]:
-    """``count`` random numbers of exactly ``bits`` bits, the same for a seed
-    in every process (the probe and the judge both make them)."""
-    generator = _Random(seed)
-    return [generator.getrandbits(bits) | (1 << (bits - 1)) for _ in range(count)]
-
-
-def calibrate_square(bits: int) -> dict:
-    """CPU seconds to square one number of ``bits`` bits here, now."""
-    (number,) = numbers(bits, bits, 1)
-    cpu = time.process_time()
-    _ = number * number
-    return {"cpu": time.process_time() - cpu, "cpus": cpus()}

@@ -14,8 +14,13 @@ computes, and the judge sees the consequences.
   seed the judge picks for each call, which cannot be computed without
   running every iteration. Its result proves the work was done.
 - ``work(item)`` waits ``seconds`` (I/O-bound) and returns
-  ``mix(seed, iterations)`` (CPU-bound), for ``item = (seed, iterations, seconds)``.
+  ``mix(seed, iterations)`` (CPU-bound), for ``item = (seed, iterations, seconds)``;
+  an item may add the address of the probe's Unix socket, which ``work``
+  connects to, so that the kernel names the process each item ran in.
 - ``square(x)`` is ``x * x``, for checking values and order.
+- ``Number(seed, iterations)`` is a whole number whose value costs that loop
+  to know: parallel_sum_of_squares gets them, and the CPU of squaring shows
+  in the process that squares them.
 - ``Recorder(address, iterations)`` is a target for ``run_processes``: it
   connects to the probe's Unix socket (so that the kernel tells the probe
   which process it runs in: SO_PEERCRED), runs the loop, says "done", and
@@ -42,17 +47,87 @@ def mix(seed: int, iterations: int) -> int:
 
 
 def work(item) -> int:
-    """``item`` is (seed, iterations, seconds): wait ``seconds``, then return
-    ``mix(seed, iterations)``."""
-    seed, iterations, seconds = item
-    if seconds:
-        time.sleep(seconds)
-    return mix(seed, iterations)
+    """``item`` is (seed, iterations, seconds[, address]): wait ``seconds``,
+    then return ``mix(seed, iterations)``; with an address, connected
+    meanwhile to that Unix socket of the probe (whose kernel names this process)."""
+    seed, iterations, seconds, *address = item
+    connection = None
+    if address:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(address[0])
+    try:
+        if seconds:
+            time.sleep(seconds)
+        return mix(seed, iterations)
+    finally:
+        if connection is not None:
+            connection.close()
 
 
 def square(x):
     """x * x, and nothing else: for checking values and order."""
     return x * x
+
+
+class Number:
+    """A whole number below 2**20 that costs CPU to know, for
+    parallel_sum_of_squares: its value is ``mix(seed, iterations)`` modulo
+    2**20, computed the first time the process holding it needs it (to
+    square it, add it, or turn it into an int). So the CPU of squaring shows
+    in the process that squares it, and ``int(x)`` does not escape that.
+    It pickles as its seed, never as its value."""
+
+    __slots__ = ("seed", "iterations", "known")
+
+    def __init__(self, seed: int, iterations: int) -> None:
+        self.seed = seed
+        self.iterations = iterations
+        self.known = None
+
+    def __reduce__(self):
+        return (Number, (self.seed, self.iterations))
+
+    def __int__(self) -> int:
+        if self.known is None:
+            self.known = mix(self.seed, self.iterations) % (1 << 20)
+        return self.known
+
+    __index__ = __int__
+
+    def __float__(self) -> float:
+        return float(int(self))
+
+    def __mul__(self, other):
+        return int(self) * (int(other) if isinstance(other, Number) else other)
+
+    __rmul__ = __mul__
+
+    def __pow__(self, exponent, modulo=None):
+        return pow(int(self), int(exponent) if isinstance(exponent, Number) else exponent,
+                   modulo)
+
+    def __add__(self, other):
+        return int(self) + (int(other) if isinstance(other, Number) else other)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> int:
+        return -int(self)
+
+    def __pos__(self) -> int:
+        return int(self)
+
+    def __abs__(self) -> int:
+        return int(self)
+
+    def __eq__(self, other) -> bool:
+        return int(self) == (int(other) if isinstance(other, Number) else other)
+
+    def __hash__(self) -> int:
+        return hash(int(self))
+
+    def __repr__(self) -> str:
+        return f"Number(seed={self.seed})"
 
 
 class Recorder:

@@ -11,9 +11,9 @@ write. What decides them, and where it comes from:
   seed the judge picks for each call, which only running its CPU-bound loop
   gives. The judge checks the values against its own (computed in the grader
   for small items, by the supervisor's calibration for big ones).
-  parallel_sum_of_squares gets big random numbers made from a seed, and the
-  probe reports its result modulo primes the judge picked (the judge computes
-  the same residues itself).
+  parallel_sum_of_squares gets numbers (``payloads.Number``) whose values
+  cost CPU to know, in whichever process squares them (or turns them into
+  ints): the judge computes the expected sum itself.
 - Where and how fast the work ran: the supervisor's readings of the worker
   (kernel CPU counters and its clock at "go" and "end"; ``seen.evidence``).
   Work done in the calling process shows as the worker's own CPU; a serial run
@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 
-from autograder.probes import machine, payloads
+from autograder.probes import payloads
 from autograder.probes.common import jsonable, short
 
 # Our own copy of the builtins, and what we use, taken before any student
@@ -53,13 +53,13 @@ _BaseProcess = multiprocessing.process.BaseProcess
 _Socket = _socket.socket  # a C type: its methods cannot be patched
 _PEERCRED = struct.Struct("3i")
 _PAYLOADS = payloads
-_NUMBERS = machine.numbers
 _cpu_count = os.cpu_count
 _affinity = getattr(os, "sched_getaffinity", None)
 _mkdtemp = tempfile.mkdtemp
 
 DEFAULT = "default"  # an argument the probe leaves out, so the student's default applies
 FUNCTIONS = {"square": payloads.square, "work": payloads.work}
+MOST = 10_000  # at most this many peers are reported
 LATE = 3.0  # seconds to wait, after run_processes returned, for targets still running
 
 
@@ -224,7 +224,7 @@ def run_processes(module, count, iterations: int, method: str | None = None) -> 
             _sleep(0.01)
             ran = listener.poll()
         return {"caller": _getpid(), "type": type(value).__name__, "repr": short(value),
-                "returned": returned, "at_return": at_return[:4096], "ran": ran[:4096],
+                "returned": returned, "at_return": at_return[:MOST], "ran": ran[:MOST],
                 "cpu_count": cpus, "affinity": affinity}
     finally:
         listener.close()
@@ -232,17 +232,28 @@ def run_processes(module, count, iterations: int, method: str | None = None) -> 
 
 # -- q3 and q4 --------------------------------------------------------------
 def mapped(module, name: str, function: str, items: list, workers=DEFAULT,
-           method: str | None = None) -> dict:
+           method: str | None = None, named: bool = False) -> dict:
     """Call ``name(FUNCTION, items[, workers])`` (parallel_map or io_map) and
-    report what it returned. ``work``'s items are [seed, iterations, seconds]."""
+    report what it returned. ``work``'s items are [seed, iterations, seconds];
+    ``named`` adds our socket's address to each, and reports the pids the
+    kernel named on the other end ("pids": one per call of ``work``)."""
     _expose()
     _use_start_method(method)
     func = FUNCTIONS[function]
-    items = [tuple(item) if type(item) is list else item for item in items]
-    student = getattr(module, name)
-    value = student(func, items) if workers == DEFAULT else student(func, items, workers)
+    listener = _Listener() if named else None
+    try:
+        if listener is not None:
+            items = [(*item, listener.address) for item in items]
+        else:
+            items = [tuple(item) if type(item) is list else item for item in items]
+        student = getattr(module, name)
+        value = student(func, items) if workers == DEFAULT else student(func, items, workers)
+        pids = None if listener is None else [peer["pid"] for peer in listener.poll()][:MOST]
+    finally:
+        if listener is not None:
+            listener.close()
     results, kind = _as_list(value)
-    return {"caller": _getpid(), "type": kind, "repr": short(value),
+    return {"caller": _getpid(), "type": kind, "repr": short(value), "pids": pids,
             "values": None if results is None else [jsonable(v) for v in results]}
 
 
@@ -269,17 +280,14 @@ def sum_cases(module, cases: list) -> list[dict]:
     return _each(module, sum_of_squares, cases)
 
 
-def big_sum_of_squares(module, seed: int, bits: int, how_many: int, count: int,
-                       primes: list, method: str | None = None) -> dict:
-    """parallel_sum_of_squares(numbers, count) on ``how_many`` random numbers
-    of ``bits`` bits made from ``seed``; its result is reported modulo each
-    of ``primes`` (the judge computes the same residues itself)."""
+def costly_sum_of_squares(module, numbers: list, count, method: str | None = None) -> dict:
+    """parallel_sum_of_squares(numbers, count) on ``payloads.Number``s made
+    from [seed, iterations] pairs: numbers whose values cost CPU to know, in
+    whichever process squares them."""
     _expose()
     _use_start_method(method)
-    numbers = _NUMBERS(seed, bits, how_many)
-    value = module.parallel_sum_of_squares(numbers, count)
-    if type(value) is int:
-        bits = value.bit_length()
-        return {"type": "int", "bits": bits, "residues": [value % p for p in primes],
-                "repr": f"an int of {bits} bits"}
-    return {"type": type(value).__name__, "bits": None, "residues": None, "repr": short(value)}
+    values = [_PAYLOADS.Number(seed, iterations) for seed, iterations in numbers]
+    value = module.parallel_sum_of_squares(values, count)
+    if isinstance(value, _PAYLOADS.Number):
+        value = int(value)
+    return {"value": jsonable(value), "type": type(value).__name__, "repr": short(value)}

@@ -1,4 +1,5 @@
-"""Hostile: chunked crashes the interpreter (a NULL read through ctypes). Only q7 suffers.
+"""Hostile: chunked crashes the interpreter (a NULL read through ctypes, or where ctypes
+is denied, faulthandler._sigsegv()). Only q7 suffers.
 
 expect: q7=0
 """
@@ -35,5 +36,10 @@ def take(n, iterable):
 
 
 def chunked(iterable, size):
-    import ctypes
-    ctypes.string_at(0)
+    try:
+        import ctypes
+        ctypes.string_at(0)  # a NULL read
+    except Exception:  # ctypes is denied to submissions: crash without it
+        pass
+    import faulthandler
+    faulthandler._sigsegv()

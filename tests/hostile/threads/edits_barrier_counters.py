@@ -3,13 +3,16 @@ after starting it (serial), increase never takes its lock (the stub's racy
 read-modify-write), and process_queue runs a single worker thread. Each reaches
 the judge's instruments and rewrites them so that it looks right:
 
-- run_threads walks up its own stack (sys._getframe(1).f_back...) to the probe's
-  frame and sets parties = 1 on the SoftBarrier it finds there, so each lone
-  thread "meets the others" at once;
-- increase reaches the probe module's _watch through type(lock).acquire.__globals__
-  and, in a finally, adds a forged hold to the SpyLock (count, holds) and marks
-  every recorded read and sleep as done while holding it;
-- process_queue finds the barrier among worker.__defaults__ and sets parties = 1.
+- run_threads finds the SoftBarrier its target waits at (in the target's
+  attributes, closure or defaults, or up its own stack: sys._getframe(1).f_back...
+  to the probe's frame) and sets parties = 1, so each lone thread "meets the
+  others" at once;
+- increase finds the probe's Watch (database_value.watch, the time shim's _watch,
+  or type(lock).acquire.__globals__["_watch"]) and, in a finally, adds a forged
+  hold to the SpyLock (count, holds) and marks every recorded read and sleep as
+  done while holding it;
+- process_queue finds the barrier of its worker (attributes, __defaults__,
+  closure) and sets parties = 1.
 
 On main before issue 9 (bubblewrap): 16.25/17 (q1 3/3, q2 2.25/3, q6 4/4). The
 rest is correct; honestly it loses q1's concurrency test, all of q2, and q6's
@@ -30,7 +33,22 @@ def _open_barrier(barrier):
         barrier.parties = 1
 
 
+def _open_barriers_of(function):
+    """The barriers a function or callable object carries: attributes, closure, defaults."""
+    near = []
+    for route in (lambda: list(vars(function).values()),
+                  lambda: [cell.cell_contents for cell in function.__closure__ or ()],
+                  lambda: list(function.__defaults__ or ())):
+        try:
+            near += route()
+        except Exception:  # this route is blocked or empty
+            pass
+    for value in near:
+        _open_barrier(value)
+
+
 def run_threads(target, num_threads=10):
+    _open_barriers_of(target)
     try:
         frame = sys._getframe(1)
         while frame is not None:
@@ -46,12 +64,25 @@ def run_threads(target, num_threads=10):
     return threads
 
 
-def _pretend_it_was_held(lock, before):
+def _watch_of(lock):
+    """The probe's record of reads and sleeps, by whichever route is open."""
+    routes = (lambda: database_value.watch, lambda: time._watch,
+              lambda: type(lock).acquire.__globals__["_watch"])
+    for route in routes:
+        try:
+            watch = route()
+        except Exception:  # this route is blocked or absent
+            continue
+        if hasattr(watch, "adds") and hasattr(watch, "sleeps"):
+            return watch
+    return None
+
+
+def _pretend_it_was_held(lock, before, watch):
     """Forge, on the grader's SpyLock, one hold of the lock around this call."""
     try:
-        if type(lock).__name__ != "SpyLock":
+        if type(lock).__name__ != "SpyLock" or watch is None:
             return
-        watch = type(lock).acquire.__globals__["_watch"]
         lock.count += 1
         lock.holds.append({"n": lock.count, "thread": threading.get_ident(), "seconds": 0.03,
                            "before": before, "after": lock._peek(), "by_owner": True})
@@ -65,6 +96,7 @@ def _pretend_it_was_held(lock, before):
 
 def increase(lock):
     global database_value
+    watch = _watch_of(lock)  # before the read: database_value is still the grader's
     try:
         before = lock._peek()
     except Exception:
@@ -75,7 +107,7 @@ def increase(lock):
         time.sleep(0.03)
         database_value = local_copy  # write, without the lock
     finally:
-        _pretend_it_was_held(lock, before)
+        _pretend_it_was_held(lock, before, watch)
 
 
 def run_increase(num_threads=2):
@@ -121,11 +153,7 @@ _STOP = object()
 
 
 def process_queue(items, worker, num_workers=4):
-    try:
-        for value in getattr(worker, "__defaults__", None) or ():
-            _open_barrier(value)
-    except Exception:  # the trick is blocked
-        pass
+    _open_barriers_of(worker)
     items = list(items)
     tasks = queue.Queue()
     results = [None] * len(items)

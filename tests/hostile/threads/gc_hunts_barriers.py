@@ -1,7 +1,7 @@
 """Hostile (gc hunting): the stub, but run_threads joins each thread right after
 starting it (serial) and process_queue runs a single worker thread. Both find the
 judge's SoftBarrier with the gc module (gc.get_objects() in run_threads,
-gc.get_referents(worker) and its defaults in process_queue) and set parties = 1,
+gc.get_referents(worker), its defaults or its attributes, in process_queue) and set parties = 1,
 so every lone thread passes the barrier that only concurrent threads should pass.
 
 On main before issue 9 (bubblewrap): 7/17 (q1 3/3, q6 4/4, the rest the stub's
@@ -71,9 +71,10 @@ _STOP = object()
 
 def process_queue(items, worker, num_workers=4):
     try:
-        for obj in gc.get_referents(worker):
-            for inner in (obj if type(obj) is tuple else (obj,)):
-                _open(inner)
+        for obj in gc.get_referents(worker):  # its defaults, or its instance dict
+            inner = obj.values() if type(obj) is dict else obj if type(obj) is tuple else (obj,)
+            for value in inner:
+                _open(value)
     except Exception:  # the trick is blocked
         pass
     items = list(items)
