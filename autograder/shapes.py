@@ -70,7 +70,8 @@ class _PerCase:
     stop: str
 
     def __call__(self, seen: list) -> list:
-        if len(seen) < self.cases and not (seen and self.stop in seen[-1]):
+        stopped = bool(seen) and isinstance(seen[-1], dict) and self.stop in seen[-1]
+        if len(seen) < self.cases and not stopped:
             raise ValueError(f"{len(seen)} observations for {self.cases} cases")
         return seen
 

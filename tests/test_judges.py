@@ -8,6 +8,13 @@ shape (ordinary, and with extreme numbers and lengths), arbitrary JSON
 with one field spoiled, and failed calls. Each run must end as a pass or an
 AssertionError (StudentFailure, "the grader could not read ..."), never as
 any other exception, which the engine would count as a grader error.
+
+The values of a shape are drawn by ``values`` below rather than by
+``st.from_type``: it knows ``Json`` (a recursive alias from_type cannot
+resolve), the edges of each range for near misses, the lengths that
+``shapes.per_case`` and ``shapes.keyed`` promise, and the constants a test
+compares fields with (``hints_of``), which lead the judge past its first
+check to the arithmetic after it.
 """
 
 from __future__ import annotations
@@ -345,6 +352,72 @@ def test_values_of_a_shape_are_read_back(key):
         assert shapes.read(shape, value, "a probe") == value
 
     run()
+
+
+class _Report(shapes.TypedDict):
+    count: shapes.Count
+    seconds: shapes.Seconds
+    value: shapes.Json
+
+
+@pytest.mark.parametrize("bad", [
+    {"count": True, "seconds": 1.0, "value": 1},  # a bool is not an int
+    {"count": "3", "seconds": 1.0, "value": 1},  # nor is a string
+    {"count": 3, "seconds": float("nan"), "value": 1},
+    {"count": 3, "seconds": float("inf"), "value": 1},
+    {"count": -1, "seconds": 1.0, "value": 1},
+    {"count": 3, "seconds": 1.0, "value": [float("nan")]},
+    {"count": 3, "seconds": 1.0},
+    [3, 1.0, 1],
+    None,
+])
+def test_what_does_not_fit_its_shape_fails_the_test(bad):
+    with pytest.raises(AssertionError) as raised:
+        shapes.read(_Report, bad, "f(3)")
+    message = str(raised.value)
+    assert message.startswith("f(3): the grader could not read what your code produced (")
+    assert len(message) < 300
+
+
+def test_a_long_or_deep_answer_gets_a_short_reason():
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    for bad in ({"count": 3, "seconds": 1.0, "value": {"x" * 10_000: 1}, "more": 1},
+                {"count": 10**400, "seconds": 1.0, "value": deep}):
+        try:
+            shapes.read(_Report, bad, "f()")
+        except AssertionError as exc:
+            assert len(str(exc)) < 300 and "xxxxxxxxxx" not in str(exc)
+
+
+def test_what_fits_is_read_as_it_is_without_extra_keys():
+    seen = shapes.read(_Report, {"count": 3, "seconds": 1, "value": [1, "a"], "extra": 0}, "f")
+    assert seen == {"count": 3, "seconds": 1.0, "value": [1, "a"]}
+
+
+def test_answers_are_checked_around_their_result():
+    check = shapes.check_answer
+    assert check({"status": "died", "code": None, "signal": 9}, _Report, "f")["signal"] == 9
+    assert check({"status": "tampered"}, _Report, "f") == {"status": "tampered"}
+    for bad in ({"status": "raised", "error": ["x"]}, {"status": "timeout", "seconds": "1"},
+                {"status": "died", "code": 1, "signal": 10**9},
+                {"status": "ok", "result": {"count": 1}}, {"status": 3}, []):
+        with pytest.raises(AssertionError):
+            check(bad, _Report, "f")
+
+
+def test_one_observation_per_case_fewer_only_after_a_stop():
+    shape = shapes.per_case(shapes.Json, 3, stop="error")
+    assert shapes.read(shape, [1, 2, 3], "f") == [1, 2, 3]
+    assert shapes.read(shape, [1, {"error": "x"}], "f") == [1, {"error": "x"}]
+    for bad in ([], [1, 2], [1, 2, 3, 4]):
+        with pytest.raises(AssertionError):
+            shapes.read(shape, bad, "f")
+    keyed = shapes.keyed(shapes.Count, ["fork", "spawn"])
+    assert shapes.read(keyed, {"fork": 1, "spawn": 2}, "f") == {"fork": 1, "spawn": 2}
+    with pytest.raises(AssertionError):
+        shapes.read(keyed, {"fork": 1}, "f")
 
 
 def test_a_probe_without_a_shape_is_a_grader_error():

@@ -4,6 +4,8 @@ references share their docstrings word for word, notebooks match their .py."""
 from __future__ import annotations
 
 import ast
+import dis
+import types
 
 import nbformat
 import pytest
@@ -94,10 +96,31 @@ def test_probes_import_only_the_standard_library_and_probes():
         assert all(name.startswith("autograder.probes") for name in ours), (module, ours)
 
 
+def _code_objects(module) -> list:
+    """The code of every function and method the module defines, nested ones too."""
+    found, stack = [], []
+    for value in vars(module).values():
+        if getattr(value, "__module__", None) != module.__name__:
+            continue
+        members = vars(value).values() if isinstance(value, type) else [value]
+        for member in members:
+            member = getattr(member, "__func__", member)  # staticmethod
+            if isinstance(member, types.FunctionType):
+                stack.append(member.__code__)
+    while stack:
+        code = stack.pop()
+        found.append(code)
+        stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return found
+
+
 def test_the_instruments_of_threads_lead_nowhere_else():
     """Student code reaches the globals of the module of any object it is
-    handed (type(lock).acquire.__globals__): the instruments' module holds
-    no frames code, no hang reports and no building of observations."""
+    handed (type(lock).acquire.__globals__), and a closure's cells: the
+    instruments' module holds no frames code, no hang reports and no building
+    of observations, and its functions read no global and no closure cell
+    when called (what they use is bound as keyword-only defaults), so that
+    rewriting those changes nothing."""
     from autograder.probes import threads, threads_hangs, threads_instruments
 
     path = ROOT / "autograder" / "probes" / "threads_instruments.py"
@@ -108,7 +131,11 @@ def test_the_instruments_of_threads_lead_nowhere_else():
                  if getattr(value, "__module__", None) == module.__name__}
     leaks = [name for name, value in vars(threads_instruments).items() if id(value) in elsewhere]
     assert not leaks, leaks
-    assert "sys" not in vars(threads_instruments)  # sys._current_frames, sys._getframe
+    for code in _code_objects(threads_instruments):
+        names = {i.argval for i in dis.get_instructions(code)
+                 if i.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF",
+                                 "LOAD_FROM_DICT_OR_DEREF", "LOAD_FROM_DICT_OR_GLOBALS")}
+        assert not names and not code.co_freevars, (code.co_name, names, code.co_freevars)
 
 
 def _from(path, prefix: str) -> set[str]:

@@ -116,8 +116,7 @@ class MapCalibration(TypedDict):
     serial: Seconds
     wall: Seconds
     gain: Annotated[float, Ge(0), Le(1e9)]
-    start: Seconds
-    boot: Seconds
+    start: Seconds | None
     cpus: Cpus
 
 
@@ -235,7 +234,9 @@ def values(items: list[list]) -> list[int]:
 SHARE_OF_GAIN = 0.5  # the student's run must reach this share of the gain our processes reached
 SAFE = 0.85  # a run is decidable when what it allows is at most this share of the serial time
 CALLER_SHARE = 0.3  # the calling process may use at most this share of the items' CPU
-START_MARGIN = 0.05  # seconds, beyond starting fresh interpreters, for a pool's first hand-over
+START_MARGIN = 0.02  # seconds for a forked pool to start and hand over its first item
+SPAWNED_CPU = (0.02, 0.015)  # CPU seconds beyond the items' (fixed, per worker) that show
+# fresh interpreters (each takes some 0.05 to 0.1 s of CPU to start; a fork, a few ms)
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,12 @@ class MapRun:
         return self.allowed <= SAFE * self.serial
 
     @property
+    def start_unknown(self) -> bool:
+        """Whether the run may have started fresh interpreters, and how long
+        that takes here was not measured (measure it on the next try)."""
+        return math.isinf(self.start)
+
+    @property
     def serial_needed(self) -> float:
         """The serial time items must take for such a run to be decidable here now."""
         room = SAFE - 1 / self.needed
@@ -285,14 +292,15 @@ def map_run(seen, items: list[list], workers: int) -> MapRun:
     """Read a run of ``probe.mapped`` observed with ``around=(machine.calibrate_map, ...)``.
 
     Starting fresh interpreters (a spawn pool, a forkserver) takes long, and
-    the window of the call includes it: the time to start ``workers`` of them
-    here now (measured around the call) is allowed when the student's run may
-    have started any, that is when the CPU of its other processes (the
-    kernel's count) is at least half an interpreter's start beyond what the
-    items need, or falls short of it (CPU we cannot see, as a forkserver's
-    children's). A forked pool gets a small margin only. Allowing more never
-    lets a serial run pass: a run is judged only when what it is allowed is
-    clearly less than the serial time (``decidable``)."""
+    the window of the call includes it. The time to start ``workers`` of them
+    here now is allowed when the student's run may have started any: when the
+    CPU of its other processes (the kernel's count) exceeds what the items
+    need by more than forks cost (SPAWNED_CPU), or falls short of it (CPU we
+    cannot see, as a forkserver's children's). Its ``start`` is then the
+    measured time, or infinite when the calibration did not measure it (ask
+    for it on the next try). A forked pool gets a small margin only. Allowing
+    more never lets a serial run pass: a run is judged only when what it is
+    allowed is clearly less than the serial time (``decidable``)."""
     evidence = seen.evidence
     before, after = evidence["around"]["before"], evidence["around"]["after"]
     if before["values"] != after["values"]:
@@ -300,9 +308,14 @@ def map_run(seen, items: list[list], workers: int) -> MapRun:
     cpu = (sum(before["cpu"]) + sum(after["cpu"])) / 2
     elsewhere = children_cpu(evidence) + sum(
         entry["cpu"] + entry.get("children", 0.0) for entry in evidence.get("live") or ())
-    boot = (before["boot"] + after["boot"]) / 2
-    spawned = elsewhere < 0.7 * cpu or elsewhere - cpu >= 0.5 * boot
-    start = (max(before["start"], after["start"]) if spawned else 0.0) + START_MARGIN
+    fixed, each = SPAWNED_CPU
+    spawned = elsewhere < 0.7 * cpu or elsewhere - cpu >= fixed + each * workers
+    if not spawned:
+        start = START_MARGIN
+    elif before["start"] is None or after["start"] is None:
+        start = math.inf
+    else:
+        start = max(before["start"], after["start"]) + START_MARGIN
     return MapRun(window=window(evidence), caller=caller_cpu(evidence), cpu=cpu,
                   serial=cpu + sum(item[2] for item in items),
                   gain=min(before["gain"], after["gain"]), start=start, workers=workers)

@@ -9,11 +9,12 @@ rewrite these measurements; they are the judge's yardstick for the speed of
 the student's run in between, in the same sandbox and the same CPU quota.
 
 - ``cpus()``: the CPUs this sandbox may really use (affinity, cgroup quota).
-- ``calibrate_map(items, workers)``: the items of a parallel_map run, computed
-  by ``workers`` forked processes of ours: their values (the judge's expected
-  results), the CPU each item needs, how much faster than a serial loop our
-  processes got through them, and how long starting ``workers`` fresh Python
-  interpreters takes here now (what a spawn pool pays before its first item).
+- ``calibrate_map(items, workers, start)``: the items of a parallel_map run,
+  computed by ``workers`` forked processes of ours: their values (the judge's
+  expected results), the CPU each item needs, how much faster than a serial
+  loop our processes got through them, and (when asked) how long starting
+  ``workers`` fresh Python interpreters takes here now (what a spawn pool
+  pays before its first item).
 """
 
 from __future__ import annotations
@@ -168,15 +169,15 @@ def start_cost(workers: int) -> tuple[float, float]:
     return time.monotonic() - started, cpu / max(len(pids), 1)
 
 
-def calibrate_map(items: list, workers: int) -> dict:
+def calibrate_map(items: list, workers: int, start: bool = False) -> dict:
     """The items of a map (lists [seed, iterations, seconds]) on ``workers``
     processes of ours: their values, each item's CPU seconds, the serial time
-    (CPU plus waits: a serial loop on a free CPU), our wall time, our gain
-    (serial / wall), and ``start_cost(workers)``: "start" (wall) and "boot"
-    (CPU seconds of one interpreter's start)."""
+    (CPU plus waits: a serial loop on a free CPU), our wall time and our gain
+    (serial / wall); with ``start``, also how long ``workers`` fresh
+    interpreters take to start here ("start", else None)."""
     done, wall = _in_processes(items, workers)
     cpu = [row[2] for row in done]
     serial = sum(cpu) + sum(item[2] for item in items)
-    start, boot = start_cost(workers)
     return {"values": [row[1] for row in done], "cpu": cpu, "serial": serial, "wall": wall,
-            "gain": serial / max(wall, 1e-6), "start": start, "boot": boot, "cpus": cpus()}
+            "gain": serial / max(wall, 1e-6),
+            "start": start_cost(workers)[0] if start else None, "cpus": cpus()}

@@ -111,6 +111,12 @@ class Number:
 
     __radd__ = __add__
 
+    def __sub__(self, other):
+        return int(self) - (int(other) if isinstance(other, Number) else other)
+
+    def __rsub__(self, other):
+        return other - int(self)
+
     def __neg__(self) -> int:
         return -int(self)
 
@@ -123,8 +129,34 @@ class Number:
     def __eq__(self, other) -> bool:
         return int(self) == (int(other) if isinstance(other, Number) else other)
 
+    def __lt__(self, other) -> bool:
+        return int(self) < (int(other) if isinstance(other, Number) else other)
+
+    def __le__(self, other) -> bool:
+        return int(self) <= (int(other) if isinstance(other, Number) else other)
+
+    def __gt__(self, other) -> bool:
+        return int(self) > (int(other) if isinstance(other, Number) else other)
+
+    def __ge__(self, other) -> bool:
+        return int(self) >= (int(other) if isinstance(other, Number) else other)
+
+    def __bool__(self) -> bool:
+        return bool(int(self))
+
     def __hash__(self) -> int:
         return hash(int(self))
+
+    # What else an int offers, each as costly: the value is the only way in.
+    real = numerator = property(__int__)
+    imag = property(lambda self: 0)
+    denominator = property(lambda self: 1)
+
+    def conjugate(self) -> int:
+        return int(self)
+
+    def bit_length(self) -> int:
+        return int(self).bit_length()
 
     def __repr__(self) -> str:
         return f"Number(seed={self.seed})"

@@ -24,24 +24,32 @@ from select import select as _select
 from subprocess import DEVNULL, PIPE, Popen, TimeoutExpired
 
 from autograder.probes.common import jsonable
-from autograder.probes.threads_hangs import describe_error, errors_report, guarded, left_running
+from autograder.probes.threads_hangs import (
+    describe_error,
+    errors_report,
+    guarded,
+    left_running,
+    tasks,
+    wait_ended,
+)
 from autograder.probes.threads_instruments import (
     BARRIER_WAIT,
     Amount,
-    BeatLog,
-    Contender,
-    ErrorLog,
-    Gate,
-    GraderIncrease,
     Injected,
-    SoftBarrier,
-    SpyLock,
-    Target,
-    TimeShim,
     Tracked,
-    Watch,
-    Worker,
+    barrier,
+    beat_log,
+    contender,
+    error_log,
+    gate,
+    grader_increase,
     snapshot,
+    spy_lock,
+    target,
+    time_shim,
+    tracked_hook,
+    watch,
+    worker,
 )
 
 # Our own copy of the builtins, taken before any student code runs: a
@@ -51,8 +59,7 @@ __builtins__ = dict(vars(builtins))
 # Taken at import, in the supervisor, before any student code runs: a
 # submission that patches these names does not change what the probes use.
 _Thread = threading.Thread
-_current_thread = threading.current_thread
-_enumerate = threading.enumerate
+_get_native_id = threading.get_native_id
 _monotonic = time.monotonic
 _sleep = time.sleep
 _time_module = time
@@ -69,48 +76,51 @@ def _start_all(threads: list) -> None:
         thread.join()
 
 
+def _threads_of(calls: list) -> set:
+    """The kernel ids of the threads that made these calls (Python's idents
+    are reused as soon as a thread ends, the kernel's ids are not)."""
+    return {call[-1] for call in calls}
+
+
 # -- q1: run_threads -------------------------------------------------------
-def run_threads(module, num_threads: int | None, barrier: bool, hold: float) -> dict:
+def run_threads(module, num_threads: int | None, barrier_: bool, hold: float) -> dict:
     """run_threads(target, num_threads) with a recording target; with
-    ``barrier`` each call waits for the others (only concurrent threads pass)."""
-    caller = _current_thread()
+    ``barrier_`` each call waits for the others (only concurrent threads pass)."""
+    caller = _get_native_id()
     parties = 10 if num_threads is None else num_threads
-    bar = SoftBarrier(parties) if barrier else None
-    target = Target(bar, hold)
-    errors = ErrorLog().install()
-    args = (target,) if num_threads is None else (target, num_threads)
+    wait, met = barrier(parties) if barrier_ else (None, None)
+    function, calls = target(wait, hold)
+    hook, _, caught = error_log()
+    threading.excepthook = hook
+    args = (function,) if num_threads is None else (function, num_threads)
     ok, value = guarded(module, lambda: module.run_threads(*args))
     if not ok:
         return value
-    ran_at_return = target.calls()
-    alive_at_return = sum(t.is_alive() for t in ran_at_return)
-    deadline = _monotonic() + BARRIER_WAIT + 1
-    for thread in ran_at_return:
-        if thread is not caller:  # the calling thread cannot wait for itself
-            thread.join(max(0.0, deadline - _monotonic()))
-    ran_all = target.calls()
-    is_list = type(value) is list
+    made, _, running = calls()
+    wait_ended(_threads_of(made) - {caller}, BARRIER_WAIT + 1)
+    ran, _, _ = calls()
+    natives = _threads_of(ran)
     items = list(value) if isinstance(value, (list, tuple)) else []
-    ran_ids = {id(t) for t in ran_all}
+    met = met() if met else {"passed": None, "missed": None}
     return {
-        "returned_type": type(value).__name__, "is_list": is_list,
+        "returned_type": type(value).__name__, "is_list": type(value) is list,
         "returned_len": len(items) if isinstance(value, (list, tuple)) else None,
         "returned_threads": sum(isinstance(t, _Thread) for t in items),
         "returned_distinct": len({id(t) for t in items}),
-        "returned_that_ran": sum(id(t) in ran_ids for t in items),
-        "calls": len(ran_all), "threads": len(ran_ids),
-        "in_caller": sum(t is caller for t in ran_all),
-        "alive_at_return": alive_at_return,
-        "barrier_passed": bar.passed if bar else None,
-        "barrier_missed": bar.missed if bar else None,
-        "errors": errors_report(errors, module),
+        "returned_that_ran": sum(isinstance(t, _Thread) and t.native_id in natives
+                                 for t in {id(t): t for t in items}.values()),
+        "calls": len(ran), "threads": len(natives),
+        "in_caller": sum(call[2] == caller for call in ran),
+        "alive_at_return": running,
+        "barrier_passed": met["passed"], "barrier_missed": met["missed"],
+        "errors": errors_report(caught(), module),
     }
 
 
 # -- q2: increase ----------------------------------------------------------
-def _shim_time(module, watch: Watch) -> None:
-    """Put a TimeShim where the submission has the time module (or time.sleep)."""
-    shim = TimeShim(watch)
+def _shim_time(module, seen: dict) -> None:
+    """Put a time shim where the submission has the time module (or time.sleep)."""
+    shim = time_shim(seen)
     for name, value in list(vars(module).items()):
         if value is _time_module:
             setattr(module, name, shim)
@@ -118,24 +128,32 @@ def _shim_time(module, watch: Watch) -> None:
             setattr(module, name, shim.sleep)
 
 
-def _holds_report(spy: SpyLock) -> list[dict]:
+def _holds_report(holds: list) -> list[dict]:
     return [{k: h[k] for k in ("n", "seconds", "before", "after", "by_owner")}
-            for h in spy.holds[:50]]
+            for h in holds[:50]]
+
+
+def _instrument(module, inject: bool = False, scale: float = 1.0) -> tuple:
+    """database_value = Tracked(0), a spy lock, and the time shim, all
+    reporting to one record; (lock, spy, record)."""
+    seen = watch(module, inject=inject, scale=scale)
+    lock, spy = spy_lock(module)
+    seen["held"] = spy["held"]
+    module.database_value = Tracked(0, tracked_hook(seen))
+    _shim_time(module, seen)
+    return lock, spy, seen
 
 
 def increase_once(module, inject: bool = False) -> dict:
     """One call of increase(spy lock) with database_value = Tracked(0); with
     ``inject`` the + 1 (or the sleep) raises inside the body."""
-    watch = Watch(module, inject=inject)
-    module.database_value = Tracked(0, watch)
-    spy = watch.spy = SpyLock(module)
-    _shim_time(module, watch)
+    lock, spy, seen = _instrument(module, inject=inject)
     raised = None
 
     def call():
         nonlocal raised
         try:
-            module.increase(spy)
+            module.increase(lock)
         except Injected as exc:
             raised = {"type": "Injected", "message": str(exc), "where": None, "ours": True}
         except Exception as exc:  # noqa: BLE001 - the observation
@@ -148,35 +166,36 @@ def increase_once(module, inject: bool = False) -> dict:
     if not ok:
         return hung
     final = vars(module).get("database_value")
-    with watch.lock:
-        adds = [{k: a[k] for k in ("held", "hold", "operand")} for a in watch.adds[:20]]
-        sleeps = list(watch.sleeps[:20])
-    return {"final": snapshot(final), "holds": _holds_report(spy), "adds": adds,
-            "sleeps": sleeps, "acquired": spy.count, "still_locked": spy.locked(),
-            "injected": watch.injected, "raised": raised}
+    state = spy["report"]()
+    with seen["lock"]:
+        adds = [{k: a[k] for k in ("held", "hold", "operand")} for a in seen["adds"][:20]]
+        sleeps = list(seen["sleeps"][:20])
+        injected = seen["injected"]
+    return {"final": snapshot(final), "holds": _holds_report(state["holds"]), "adds": adds,
+            "sleeps": sleeps, "acquired": state["count"], "still_locked": state["locked"],
+            "injected": injected, "raised": raised}
 
 
 def increase_contention(module, num_threads: int) -> dict:
     """``num_threads`` threads, released together, each call increase(spy)
     once; the first reader waits at the gate for proof of a race or of none."""
-    watch = Watch(module, scale=1 / 3)  # the gate, not the latency, makes the race show
-    module.database_value = Tracked(0, watch)
-    spy = watch.spy = SpyLock(module)
-    gate = watch.gate = Gate(num_threads - 1, lambda: spy.waiters)
-    _shim_time(module, watch)
-    errors = ErrorLog()
-    start = SoftBarrier(num_threads)
-    threads = [_Thread(target=Contender(start, errors, module.increase, (spy,)),
+    # The gate, not the latency, makes the race show: the submission's sleeps are cut.
+    lock, spy, seen = _instrument(module, scale=1 / 3)
+    seen["arrive"], race = gate(num_threads - 1, spy["waiters"])
+    _, add_error, caught = error_log()
+    start, _ = barrier(num_threads)
+    threads = [_Thread(target=contender(start, add_error, module.increase, (lock,)),
                        name=f"grader-{i}", daemon=True) for i in range(num_threads)]
     ok, hung = guarded(module, lambda: _start_all(threads))
     if not ok:
         return hung
-    with watch.lock:
-        reads = len(watch.adds)
-        stale = sum(a["stale"] for a in watch.adds)
-    return {"final": snapshot(vars(module).get("database_value")), "race": gate.race,
-            "gate_timed_out": gate.timed_out, "acquired": spy.count,
-            "still_locked": spy.locked(), "errors": errors_report(errors, module),
+    state, gated = spy["report"](), race()
+    with seen["lock"]:
+        reads = len(seen["adds"])
+        stale = sum(a["stale"] for a in seen["adds"])
+    return {"final": snapshot(vars(module).get("database_value")), "race": gated["race"],
+            "gate_timed_out": gated["timed_out"], "acquired": state["count"],
+            "still_locked": state["locked"], "errors": errors_report(caught(), module),
             "reads": reads, "stale": stale}
 
 
@@ -184,26 +203,26 @@ def increase_contention(module, num_threads: int) -> dict:
 def run_increase(module, num_threads: int | None, start_value: int = 0) -> dict:
     """Replace the submission's increase by a correct, recording one, then
     call run_increase(num_threads) (or run_increase() when None)."""
-    caller = _current_thread()
-    increase = GraderIncrease(module, 2 if num_threads is None else num_threads)
+    caller = _get_native_id()
+    increase, calls, race = grader_increase(module, 2 if num_threads is None else num_threads)
     module.database_value = start_value
     module.increase = increase
-    errors = ErrorLog().install()
+    hook, _, caught = error_log()
+    threading.excepthook = hook
     args = () if num_threads is None else (num_threads,)
     ok, value = guarded(module, lambda: module.run_increase(*args))
     if not ok:
         return value
-    calls = increase.calls()
-    threads = {id(thread): thread for thread, _ in calls}
-    locks = {id(lock): lock for _, lock in calls}
+    made, running = calls()
+    natives = _threads_of(made)
     return {"returned": jsonable(value), "returned_type": type(value).__name__,
             "database_value": jsonable(vars(module).get("database_value")),
-            "calls": len(calls), "threads": len(threads),
-            "in_caller": sum(thread is caller for thread, _ in calls),
-            "alive_at_return": sum(t.is_alive() for t in threads.values()),
-            "locks": len(locks),
-            "lock_types": sorted({type(lk).__name__ for lk in locks.values()})[:20],
-            "race": increase.gate.race, "errors": errors_report(errors, module)}
+            "calls": len(made), "threads": len(natives),
+            "in_caller": sum(call[3] == caller for call in made),
+            "alive_at_return": running,
+            "locks": len({call[1] for call in made}),
+            "lock_types": sorted({call[0] for call in made})[:20],
+            "race": race()["race"], "errors": errors_report(caught(), module)}
 
 
 # -- q4: ThreadSafeCounter -------------------------------------------------
@@ -217,9 +236,9 @@ def counter_contention(module, amounts: list[int], per_thread: int) -> dict:
     """One counter; one thread per amount, released together, each calling
     increment(Amount(amount)) ``per_thread`` times."""
     counter = module.ThreadSafeCounter()
-    start = SoftBarrier(len(amounts))
-    errors = ErrorLog()
-    threads = [_Thread(target=Contender(start, errors, counter.increment, (Amount(a),),
+    start, _ = barrier(len(amounts))
+    _, add_error, caught = error_log()
+    threads = [_Thread(target=contender(start, add_error, counter.increment, (Amount(a),),
                                         times=per_thread), daemon=True) for a in amounts]
 
     def run():
@@ -230,7 +249,7 @@ def counter_contention(module, amounts: list[int], per_thread: int) -> dict:
     if not ok:
         return value
     return {"value": _number(value), "type": type(value).__name__,
-            "errors": errors_report(errors, module)}
+            "errors": errors_report(caught(), module)}
 
 
 def counter_basics(module) -> dict:
@@ -266,7 +285,7 @@ def counter_basics(module) -> dict:
 def heartbeat(module, interval: float, watch: float, enough: int | None = None) -> dict:
     """start_heartbeat(interval, beats), then watch the beats for ``watch``
     seconds (or until ``enough`` beats)."""
-    beats = BeatLog()
+    beats, writers = beat_log()
     started = _monotonic()
     ok, thread = guarded(module, lambda: module.start_heartbeat(interval, beats))
     if not ok:
@@ -279,7 +298,7 @@ def heartbeat(module, interval: float, watch: float, enough: int | None = None) 
         _sleep(0.002)
     ended = _monotonic()
     values = list(beats)
-    writers = set(beats.writers)
+    wrote = writers()
     return {
         "type": type(thread).__name__, "is_thread": is_thread,
         "daemon": bool(getattr(thread, "daemon", False)) if is_thread else None,
@@ -287,8 +306,8 @@ def heartbeat(module, interval: float, watch: float, enough: int | None = None) 
         "started": started, "returned": returned, "ended": ended,
         "beats": [v if type(v) is float else jsonable(v) for v in values[:200]],
         "count": len(values),
-        "writer_is_returned": (writers == {thread.ident}) if is_thread and writers else None,
-        "writers": len(writers),
+        "writer_is_returned": (wrote == {thread.ident}) if is_thread and wrote else None,
+        "writers": len(wrote),
     }
 
 
@@ -364,28 +383,30 @@ def process_queue(module, cases: list[dict]) -> list[dict]:
     ``barrier`` calls to run at once. Reports results, calls, threads, and the
     threads left running."""
     reports = []
-    errors = ErrorLog().install()
+    hook, _, caught = error_log()
+    threading.excepthook = hook
+    caller = _get_native_id()
     for case in cases:
         items = list(case["items"])
         delays = {int(k): v for k, v in case.get("delays", {}).items()}
-        bar = SoftBarrier(case["barrier"]) if case.get("barrier") else None
-        worker = Worker(delays, bar)
-        caller = _current_thread()
-        before = set(_enumerate())
-        args = (items, worker) if case.get("workers") is None else (items, worker,
-                                                                     case["workers"])
+        wait, met = barrier(case["barrier"]) if case.get("barrier") else (None, None)
+        function, calls = worker(delays, wait)
+        before = tasks()
+        args = (items, function) if case.get("workers") is None else (items, function,
+                                                                       case["workers"])
         ok, value = guarded(module, lambda args=args: module.process_queue(*args))
         if not ok:
             reports.append(value)
             break
         left = left_running(before, module)
-        calls, threads, peak = worker.seen()
+        made, peak, _ = calls()
+        natives = _threads_of(made)
+        met = met() if met else {"passed": None, "missed": None}
         reports.append({
-            "calls": jsonable(calls), "threads": len(threads),
-            "caller_worked": caller in threads, "peak": peak,
+            "calls": jsonable([call[0] for call in made]), "threads": len(natives),
+            "caller_worked": caller in natives, "peak": peak,
             "results": jsonable(value), "type": type(value).__name__, "left_running": left,
-            "barrier_passed": bar.passed if bar else None,
-            "barrier_missed": bar.missed if bar else None,
-            "errors": errors_report(errors, module),
+            "barrier_passed": met["passed"], "barrier_missed": met["missed"],
+            "errors": errors_report(caught(), module),
         })
     return reports

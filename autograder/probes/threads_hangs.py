@@ -4,12 +4,16 @@ A call that does not return in time (a deadlock, workers that never stop) is
 interrupted by an alarm, and the probe reports where every thread was: the
 innermost line of the submission each one was running, or the library call
 it waited in. Exceptions that ended threads are described the same way.
-This module reads frames; none of its objects is handed to student code.
+This module reads frames; none of its objects is handed to student code (the
+alarm's handler is an instrument's, which holds ``where_threads`` hidden).
+Whether threads still run is asked of the kernel (``/proc/self/task``), not of
+``threading``, whose Python code a submission may patch.
 """
 
 from __future__ import annotations
 
 import builtins
+import os
 import sys
 import threading
 import time
@@ -21,7 +25,7 @@ from signal import ITIMER_REAL, SIGALRM
 from signal import setitimer as _setitimer
 from signal import signal as _set_handler
 
-from autograder.probes.threads_instruments import ErrorLog
+from autograder.probes.threads_instruments import Hung, alarm
 
 # Our own copy of the builtins, taken before any student code runs: a
 # submission that patches builtins (len, isinstance, ...) does not reach us.
@@ -32,6 +36,7 @@ _main_thread = threading.main_thread
 _current_frames = sys._current_frames
 _monotonic = time.monotonic
 _sleep = time.sleep
+_listdir = os.listdir
 
 HANG_AFTER = 3.0  # a call that has not returned by then is reported as hung
 GRACE = 0.5  # threads still alive this long after a call returned were left running
@@ -39,20 +44,11 @@ GRACE = 0.5  # threads still alive this long after a call returned were left run
 _PROBES = _dirname(_abspath(__file__))
 
 
-class Hung(BaseException):
-    """Raised in the main thread by the alarm when a call takes too long."""
-
-
 def guarded(module, action, seconds: float = HANG_AFTER) -> tuple[bool, object]:
     """Run ``action()`` in this (the main) thread. If it has not returned
     after ``seconds``, interrupt it and return (False, where the threads were)."""
-    state: dict = {}
-
-    def alarm(signum, frame):
-        state["threads"] = where_threads(module)
-        raise Hung
-
-    previous = _set_handler(SIGALRM, alarm)
+    handler, threads = alarm(lambda: where_threads(module))
+    previous = _set_handler(SIGALRM, handler)
     try:
         try:
             _setitimer(ITIMER_REAL, seconds)
@@ -60,7 +56,7 @@ def guarded(module, action, seconds: float = HANG_AFTER) -> tuple[bool, object]:
         finally:
             _setitimer(ITIMER_REAL, 0)
     except Hung:
-        return False, {"hung": True, "after": seconds, "threads": state.get("threads", [])}
+        return False, {"hung": True, "after": seconds, "threads": threads()}
     finally:
         _set_handler(SIGALRM, previous)
     return True, value
@@ -135,20 +131,52 @@ def describe_error(exc: BaseException, module) -> dict:
     return {"type": type(exc).__name__, "message": str(exc)[:200], "where": where}
 
 
-def errors_report(errors: ErrorLog, module) -> list[dict]:
+def errors_report(caught: list, module) -> list[dict]:
     """The first few exceptions that ended threads (an alarm's Hung is none of them)."""
-    caught = [exc for exc in errors.caught() if not isinstance(exc, Hung)]
-    return [describe_error(exc, module) for exc in caught[:5]]
+    return [describe_error(exc, module) for exc in caught
+            if not isinstance(exc, Hung)][:5]
 
 
-def left_running(before: set, module, grace: float = GRACE) -> list[dict]:
-    """Threads started since ``before`` that are still alive ``grace`` seconds later."""
+def tasks() -> set[int] | None:
+    """The kernel's ids of this process's threads (None where /proc is missing)."""
+    try:
+        return {int(name) for name in _listdir("/proc/self/task")}
+    except OSError:
+        return None
+
+
+def alive(natives: set[int]) -> int:
+    """How many of these kernel thread ids still run in this process."""
+    now = tasks()
+    if now is None:  # no /proc: ask threading instead
+        now = {t.native_id for t in _enumerate() if t.is_alive()}
+    return len(natives & now)
+
+
+def wait_ended(natives: set[int], seconds: float) -> None:
+    """Wait up to ``seconds`` for these threads to end."""
+    deadline = _monotonic() + seconds
+    while alive(natives) and _monotonic() < deadline:
+        _sleep(0.005)
+
+
+def left_running(before: set[int] | None, module, grace: float = GRACE) -> list[dict]:
+    """Threads started since ``before`` (``tasks()`` then) that are still
+    running ``grace`` seconds later: where they are."""
+    if before is None:
+        return []
     deadline = _monotonic() + grace
     while True:
-        alive = [t for t in _enumerate() if t not in before and t.is_alive()]
-        if not alive or _monotonic() >= deadline:
+        left = (tasks() or set()) - before
+        if not left or _monotonic() >= deadline:
             break
         _sleep(0.005)
-    if not alive:
+    if not left:
         return []
-    return where_threads(module, {t.ident for t in alive})
+    idents = {t.ident for t in _enumerate() if t.native_id in left}
+    found = where_threads(module, idents) if idents else []
+    if sum(group["count"] for group in found) < len(left):
+        found.append({"main": False, "count": len(left) - sum(g["count"] for g in found),
+                      "daemon": False, "where": None, "grader": False, "code": "",
+                      "function": None})
+    return found[:8]

@@ -1,14 +1,22 @@
 """The instruments of the threads probes: every object the student's code is
 handed, or can find (our threads, through ``threading.enumerate()``).
 
-Student code can reach this module's globals through any of these objects
-(``type(lock).acquire.__globals__``), so it holds nothing else: no frames, no
-hang reports, no building of the observation that is sent to the grader
-(``threads_hangs`` and ``threads`` do that, and nothing here refers to them).
-What an instrument records is a raw observation; the probe reads it after the
-student's code has returned.
+Student code can reach whatever these objects refer to: their attributes,
+``vars()``, a function's ``__closure__`` and ``__globals__`` (reading them is
+not audited). So an instrument keeps what it records where none of those
+lead: in the keyword-only defaults of functions made for one probe call
+(``__kwdefaults__``, whose reading the audit hook can deny), and it binds
+everything it calls there too, so that rewriting this module's globals (or
+its builtins) changes nothing. The probe keeps its own references to the
+functions that report (``report``, ``calls``, ...): replacing an instrument's
+parts can only lose records, which fails the test, never add any. Threads
+are counted by ``_thread.get_ident()``, a C function, not by Thread objects
+(whose methods a submission may patch).
 
-- ``SpyLock``, the lock handed to ``increase``: a real Lock that records who
+This module holds nothing else of ours: no frames, no hang reports, no
+building of observations (``threads_hangs`` and ``threads`` do that).
+
+- ``spy_lock``, the lock handed to ``increase``: a real Lock that records who
   held it, how long, and what ``database_value`` was when it was taken and
   released;
 - ``Tracked``, the value the grader puts in ``database_value``: an int that
@@ -18,14 +26,15 @@ student's code has returned.
   (a race, proven) or are all waiting for the lock (no race possible);
 - ``Amount``, the amount handed to ``ThreadSafeCounter.increment``: adding
   it yields to the other threads, in the middle of the read-modify-write;
-- ``BeatLog``, the list handed to ``start_heartbeat``;
-- ``Target``, ``Worker`` and ``GraderIncrease``, the functions handed to
+- ``beat_log``, the list handed to ``start_heartbeat``;
+- ``target``, ``worker`` and ``grader_increase``, the functions handed to
   ``run_threads``, ``process_queue`` and ``run_increase``;
-- ``SoftBarrier`` and ``Gate``, which only concurrent threads pass.
+- ``barrier`` and ``gate``, which only concurrent threads pass.
 """
 
 from __future__ import annotations
 
+import _thread
 import builtins
 import threading
 import time
@@ -37,12 +46,12 @@ from autograder.probes.common import short
 # submission that patches builtins (len, isinstance, ...) does not reach us.
 __builtins__ = dict(vars(builtins))
 
-# Taken at import, in the supervisor, before any student code runs: a
-# submission that patches these names does not change what the probes use.
-_Lock = threading.Lock
+# Taken at import, in the supervisor, before any student code runs, and bound
+# again as defaults below: nothing a submission rebinds reaches them.
+_Lock = _thread.allocate_lock
 _Condition = threading.Condition
-_get_ident = threading.get_ident
-_current_thread = threading.current_thread
+_get_ident = _thread.get_ident
+_get_native_id = _thread.get_native_id
 _monotonic = time.monotonic
 _perf = time.perf_counter
 _sleep = time.sleep
@@ -50,373 +59,483 @@ _time_module = time
 _int_add = int.__add__
 _int_radd = int.__radd__
 _int_sub = int.__sub__
+_int_new = int.__new__
+_float = float
+_type = type
+_isinstance = isinstance
+_list = list
+_dict = dict
+_getattr = getattr
+_vars = vars
+_short = short
 
 BARRIER_WAIT = 2.0  # how long a thread waits for the others at a barrier
 GATE_WAIT = 0.5  # how long the first reader waits for a second one
 SPY_LATENCY = 0.003  # the grader's own increase (q3) waits this long
 
 
-# -- exceptions of threads ---------------------------------------------------
-class ErrorLog:
-    """Exceptions that ended threads: ours (our thread bodies) and theirs
-    (through threading.excepthook). The probe describes them afterwards."""
+def _me(*, _ident=_get_ident, _native=_get_native_id) -> tuple[int, int]:
+    """This thread: (Python's ident, the kernel's thread id)."""
+    return _ident(), _native()
 
-    def __init__(self) -> None:
-        self._lock = _Lock()
-        self._caught: list[BaseException] = []
 
-    def add(self, exc: BaseException) -> None:
-        with self._lock:
-            if len(self._caught) < 20:
-                self._caught.append(exc)
+# -- hangs and exceptions of threads -------------------------------------------
+class Hung(BaseException):
+    """Raised in the main thread by the alarm when a call takes too long."""
 
-    def hook(self, args) -> None:
-        if args.exc_value is not None:
-            self.add(args.exc_value)
 
-    def install(self) -> ErrorLog:
-        threading.excepthook = self.hook
-        return self
+def alarm(where, *, Hung=Hung) -> tuple:
+    """(handler, threads): the SIGALRM handler of a guarded call (a submission
+    can get it back with signal.getsignal), which notes ``where()`` the
+    threads are and interrupts the call; ``threads()`` gives that note."""
+    state: dict = {}
 
-    def caught(self) -> list[BaseException]:
-        with self._lock:
-            return list(self._caught)
+    def handler(signum, frame, *, _state=state, _where=where, _hung=Hung) -> None:
+        _state["threads"] = _where()
+        raise _hung
+
+    def threads(*, _state=state) -> list:
+        return _state.get("threads", [])
+
+    return handler, threads
+
+
+
+def error_log(*, _Lock=_Lock, _getattr=_getattr, _list=_list, len=len) -> tuple:
+    """(hook, add, caught): ``hook`` for threading.excepthook, ``add(exc)`` for
+    our own thread bodies, ``caught()`` for the probe."""
+    caught: list = []
+    lock = _Lock()
+
+    def add(exc, *, _caught=caught, _lock=lock, _len=len) -> None:
+        with _lock:
+            if _len(_caught) < 20:
+                _caught.append(exc)
+
+    def hook(args, *, _add=add, _getattr=_getattr) -> None:
+        exc = _getattr(args, "exc_value", None)
+        if exc is not None:
+            _add(exc)
+
+    def seen(*, _caught=caught, _lock=lock, _list=_list) -> list:
+        with _lock:
+            return _list(_caught)
+
+    return hook, add, seen
 
 
 # -- barriers and gates ---------------------------------------------------
-class SoftBarrier:
-    """A reusable barrier that never raises: ``wait()`` says whether
-    ``parties`` threads were there at once. After one timeout it gives up,
-    so a serial program pays the wait only once."""
+def barrier(parties: int, timeout: float = BARRIER_WAIT, *, _Condition=_Condition,
+            _Lock=_Lock, _monotonic=_monotonic) -> tuple:
+    """A reusable barrier that never raises: (wait, report). ``wait()`` says
+    whether ``parties`` threads were there at once; after one timeout it gives
+    up, so that a serial program pays the wait only once. ``report()`` gives
+    {"passed": threads that met the others, "missed": waits in vain}."""
+    state = {"arrived": 0, "generation": 0, "passed": 0, "missed": 0, "gave_up": False}
+    condition = _Condition(_Lock())
 
-    def __init__(self, parties: int, timeout: float = BARRIER_WAIT) -> None:
-        self.parties = parties
-        self.timeout = timeout
-        self._cond = _Condition(_Lock())
-        self._arrived = 0
-        self._generation = 0
-        self.passed = 0
-        self.missed = 0
-        self.gave_up = False
-
-    def wait(self) -> bool:
-        with self._cond:
-            if self.gave_up:
-                self.missed += 1
+    def wait(*, _state=state, _cond=condition, _parties=parties, _timeout=timeout,
+             _now=_monotonic) -> bool:
+        with _cond:
+            if _state["gave_up"]:
+                _state["missed"] += 1
                 return False
-            generation = self._generation
-            self._arrived += 1
-            if self._arrived >= self.parties:
-                self._generation += 1
-                self._arrived = 0
-                self.passed += self.parties
-                self._cond.notify_all()
+            generation = _state["generation"]
+            _state["arrived"] += 1
+            if _state["arrived"] >= _parties:
+                _state["generation"] += 1
+                _state["arrived"] = 0
+                _state["passed"] += _parties
+                _cond.notify_all()
                 return True
-            deadline = _monotonic() + self.timeout
-            while self._generation == generation:
-                left = deadline - _monotonic()
+            deadline = _now() + _timeout
+            while _state["generation"] == generation:
+                left = deadline - _now()
                 if left <= 0:
-                    self.gave_up = True
-                    self.missed += 1
-                    self._cond.notify_all()
+                    _state["gave_up"] = True
+                    _state["missed"] += 1
+                    _cond.notify_all()
                     return False
-                self._cond.wait(left)
+                _cond.wait(left)
             return True
 
+    def report(*, _state=state, _cond=condition) -> dict:
+        with _cond:
+            return {"passed": _state["passed"], "missed": _state["missed"]}
 
-class Gate:
-    """Holds the first thread that reached the middle of its read-modify-write
-    until a second thread reaches it too (a race, proven) or until every other
-    thread is waiting for the lock (no race is possible), or a timeout."""
+    return wait, report
 
-    def __init__(self, others: int, waiting, timeout: float = GATE_WAIT) -> None:
-        self.others = others
-        self.waiting = waiting
-        self.timeout = timeout
-        self._cond = _Condition(_Lock())
-        self.first = None
-        self.open = others <= 0
-        self.race = False
-        self.timed_out = False
 
-    def arrive(self) -> None:
-        me = _get_ident()
-        with self._cond:
-            if self.open:
+def gate(others: int, waiting, timeout: float = GATE_WAIT, *, _Condition=_Condition,
+         _Lock=_Lock, _get_ident=_get_ident, _monotonic=_monotonic, min=min) -> tuple:
+    """(arrive, report): holds the first thread that reached the middle of its
+    read-modify-write until a second thread reaches it too (a race, proven),
+    or until ``waiting()`` threads (every other one) wait for the lock (no
+    race is possible), or a timeout. ``report()``: {"race", "timed_out"}."""
+    state = {"first": None, "open": others <= 0, "race": False, "timed_out": False}
+    condition = _Condition(_Lock())
+
+    def arrive(*, _state=state, _cond=condition, _others=others, _waiting=waiting,
+               _timeout=timeout, _now=_monotonic, _ident=_get_ident, _min=min) -> None:
+        me = _ident()
+        with _cond:
+            if _state["open"]:
                 return
-            if self.first is None:
-                self.first = me
-                deadline = _monotonic() + self.timeout
-                while not self.open:
-                    if self.waiting() >= self.others:
-                        self.open = True
+            if _state["first"] is None:
+                _state["first"] = me
+                deadline = _now() + _timeout
+                while not _state["open"]:
+                    if _waiting() >= _others:
+                        _state["open"] = True
                         break
-                    left = deadline - _monotonic()
+                    left = deadline - _now()
                     if left <= 0:
-                        self.open = self.timed_out = True
+                        _state["open"] = _state["timed_out"] = True
                         break
-                    self._cond.wait(min(left, 0.002))
-            elif me != self.first:
-                self.race = self.open = True
-                self._cond.notify_all()
+                    _cond.wait(_min(left, 0.002))
+            elif me != _state["first"]:
+                _state["race"] = _state["open"] = True
+                _cond.notify_all()
+
+    def report(*, _state=state, _cond=condition) -> dict:
+        with _cond:
+            return {"race": _state["race"], "timed_out": _state["timed_out"]}
+
+    return arrive, report
+
+
+# -- the threads of calls ------------------------------------------------------
+def call_log(*, _Lock=_Lock, _list=_list, _me=_me, len=len) -> tuple:
+    """(note, done, calls): ``note(item)`` records a call in this thread and
+    ``done()`` its end; ``calls()`` gives [(item, ident, native id), ...], the
+    most calls in progress at once, and how many are in progress now."""
+    calls: list = []
+    active = [0, 0]  # now, most
+    lock = _Lock()
+
+    def note(item=None, *, _calls=calls, _active=active, _lock=lock, _me=_me,
+             _len=len) -> int:
+        ident, native = _me()
+        with _lock:
+            _calls.append((item, ident, native))
+            _active[0] += 1
+            if _active[0] > _active[1]:
+                _active[1] = _active[0]
+            return _len(_calls)
+
+    def done(*, _active=active, _lock=lock) -> None:
+        with _lock:
+            _active[0] -= 1
+
+    def seen(*, _calls=calls, _active=active, _lock=lock,
+             _list=_list) -> tuple[list, int, int]:
+        with _lock:
+            return _list(_calls), _active[1], _active[0]
+
+    return note, done, seen
 
 
 # -- our own threads ---------------------------------------------------------
-class Contender:
+def contender(start, add_error, function, args: tuple, times: int = 1, *,
+              Exception=Exception, range=range):
     """The body of one of our threads: wait at ``start`` for the others, then
-    call ``function(*args)`` ``times`` times; what it raises goes to ``errors``."""
+    call ``function(*args)`` ``times`` times; what it raises goes to ``add_error``."""
 
-    def __init__(self, start: SoftBarrier, errors: ErrorLog, function, args: tuple,
-                 times: int = 1) -> None:
-        self.start = start
-        self.errors = errors
-        self.function = function
-        self.args = args
-        self.times = times
-
-    def __call__(self) -> None:
-        self.start.wait()
+    def body(*, _start=start, _add=add_error, _function=function, _args=args, _times=times,
+             _range=range, _exception=Exception) -> None:
+        _start()
         try:
-            for _ in range(self.times):
-                self.function(*self.args)
-        except Exception as exc:  # noqa: BLE001 - reported
-            self.errors.add(exc)
+            for _ in _range(_times):
+                _function(*_args)
+        except _exception as exc:
+            _add(exc)
+
+    return body
 
 
 # -- q1: the target handed to run_threads ------------------------------------
-class Target:
-    """Records each call and the thread it ran in; with a barrier, waits for
-    the other calls (only concurrent threads pass); then sleeps ``hold`` (the
-    first call twice as long, so that the first thread started ends last)."""
+def target(wait, hold: float, *, _sleep=_sleep, call_log=call_log) -> tuple:
+    """(target, calls): ``target()`` records its call and thread; with a
+    barrier's ``wait``, waits for the other calls (only concurrent threads
+    pass); then sleeps ``hold`` (the first call twice as long, so that the
+    first thread started ends last). ``calls()`` as ``call_log``."""
+    note, done, seen = call_log()
 
-    def __init__(self, barrier: SoftBarrier | None, hold: float) -> None:
-        self.__name__ = self.__qualname__ = "target"
-        self._lock = _Lock()
-        self._ran: list = []
-        self.barrier = barrier
-        self.hold = hold
+    def target(*, _note=note, _done=done, _wait=wait, _hold=hold, _sleep=_sleep) -> None:
+        first = _note() == 1
+        try:
+            if _wait is not None:
+                _wait()
+            if _hold:
+                _sleep(2 * _hold if first else _hold)
+        finally:
+            _done()
 
-    def __call__(self) -> None:
-        with self._lock:
-            first = not self._ran
-            self._ran.append(_current_thread())
-        if self.barrier is not None:
-            self.barrier.wait()
-        if self.hold:
-            _sleep(2 * self.hold if first else self.hold)
-
-    def calls(self) -> list:
-        """The threads of the calls so far, one per call."""
-        with self._lock:
-            return list(self._ran)
+    return target, seen
 
 
 # -- q2: the instrumented value, lock and time module --------------------------
-class Watch:
-    """What Tracked, SpyLock and TimeShim report to, during one probe call."""
-
-    def __init__(self, module, inject: bool = False, scale: float = 1.0) -> None:
-        self.lock = _Lock()
-        self.spy: SpyLock | None = None
-        self.module = module
-        self.gate: Gate | None = None
-        self.adds: list[dict] = []
-        self.sleeps: list[dict] = []
-        self.inject = inject
-        self.injected = 0
-        self.scale = scale  # the time.sleep of the submission sleeps this share of its time
-        self.serials = _count(1)
-
-    def held(self) -> bool:
-        spy = self.spy
-        return spy is not None and spy.owner == _get_ident()
+def watch(module, inject: bool = False, scale: float = 1.0, *, _Lock=_Lock,
+          _count=_count) -> dict:
+    """What the Tracked value, the spy lock and the time shim of one probe
+    call report to. Only the probe and those instruments' hidden defaults
+    hold it."""
+    return {"lock": _Lock(), "module": module, "adds": [], "sleeps": [], "inject": inject,
+            "injected": 0, "scale": scale, "serials": _count(1), "held": None,
+            "arrive": None}
 
 
 class Injected(Exception):  # noqa: N818 - the name the student sees in a traceback
     """Raised by the grader inside the body of increase, to see whether the lock is released."""
 
 
+def tracked_hook(seen: dict, *, Injected=Injected, _getattr=_getattr, _perf=_perf,
+                 _vars=_vars, next=next):
+    """What a Tracked value calls on each + 1 (or int()) done on it."""
+
+    def observe(value, *, _seen=seen, _vars=_vars, _perf=_perf, _injected=Injected,
+                _getattr=_getattr, _next=next) -> int:
+        """Record one + 1 (or int()); return the serial of the value it makes."""
+        hold = _seen["held"]()
+        # Read before the lock was taken: another thread has written since.
+        stale = hold is not None and _vars(_seen["module"]).get("database_value") is not value
+        with _seen["lock"]:
+            _seen["adds"].append({"held": hold is not None, "hold": hold,
+                                  "operand": _getattr(value, "serial", 0), "stale": stale,
+                                  "at": _perf()})
+            inject = _seen["inject"]
+            if inject:
+                _seen["injected"] += 1
+        if inject:
+            raise _injected("the grader made this step of increase raise")
+        if _seen["arrive"] is not None:
+            _seen["arrive"]()
+        return _next(_seen["serials"])
+
+    return observe
+
+
 class Tracked(int):
     """The int the grader puts in database_value: it reports each + 1 done on
     it (and each int() of it), which comes after the read and before the write."""
 
-    def __new__(cls, value: int, watch: Watch, serial: int = 0) -> Tracked:
-        obj = int.__new__(cls, value)
+    def __new__(cls, value: int, observe, serial: int = 0, *, _new=_int_new) -> Tracked:
+        obj = _new(cls, value)
         obj.serial = serial
-        obj.watch = watch
+        obj._observe = observe
         return obj
 
-    def _observe(self) -> None:
-        watch = self.watch
-        spy = watch.spy
-        held = watch.held()
-        # Read before the lock was taken: another thread has written since.
-        stale = held and vars(watch.module).get("database_value") is not self
-        with watch.lock:
-            watch.adds.append({"held": held, "hold": spy.count if held else None,
-                               "operand": self.serial, "stale": stale, "at": _perf()})
-            inject = watch.inject
-            if inject:
-                watch.injected += 1
-        if inject:
-            raise Injected("the grader made this step of increase raise")
-        if watch.gate is not None:
-            watch.gate.arrive()
-
-    def _arith(self, op, other):
+    def _arith(self, op, other, *, _tracked=None, _ni=NotImplemented):
         result = op(self, other)
-        if result is NotImplemented:
+        if result is _ni:
             return result
-        self._observe()
-        return Tracked(result, self.watch, next(self.watch.serials))
+        observe = self._observe
+        return _tracked(result, observe, observe(self))
 
-    def __add__(self, other):
-        return self._arith(_int_add, other)
+    def __add__(self, other, *, _op=_int_add):
+        return self._arith(_op, other)
 
-    def __radd__(self, other):
-        return self._arith(_int_radd, other)
+    def __radd__(self, other, *, _op=_int_radd):
+        return self._arith(_op, other)
 
-    def __sub__(self, other):
-        return self._arith(_int_sub, other)
+    def __sub__(self, other, *, _op=_int_sub):
+        return self._arith(_op, other)
 
-    def __int__(self):
-        self._observe()
-        return _int_add(self, 0)
+    def __int__(self, *, _add=_int_add):
+        self._observe(self)
+        return _add(self, 0)
 
     __index__ = __int__
 
 
-def snapshot(value: object) -> dict:
+# Bound now: the method above must not look Tracked up in our globals later.
+Tracked._arith.__kwdefaults__["_tracked"] = Tracked
+
+
+def snapshot(value: object, *, _isinstance=_isinstance, _int=int, _add=_int_add,
+             _getattr=_getattr, _type=_type, _short=_short) -> dict:
     """database_value as plain data: an int (and its serial if Tracked), else a repr."""
-    if isinstance(value, int):
-        serial = getattr(value, "serial", None)
-        return {"value": _int_add(value, 0),
-                "serial": serial if type(serial) is int else None}
-    return {"value": short(value), "serial": None}
+    if _isinstance(value, _int):
+        serial = _getattr(value, "serial", None)
+        return {"value": _add(value, 0), "serial": serial if _type(serial) is _int else None}
+    return {"value": _short(value), "serial": None}
 
 
 class SpyLock:
     """The lock the grader hands to increase: a real, non-reentrant Lock
-    that records every hold (who, how long, database_value before and after)."""
+    that records every hold. Its parts (``spy_lock``) are hidden functions;
+    replacing one only loses records."""
 
-    def __init__(self, module) -> None:
-        self._module = module
-        self._lock = _Lock()
-        self._meta = _Lock()
-        self.owner: int | None = None
-        self.count = 0
-        self.waiters = 0
-        self.holds: list[dict] = []
-        self._current: dict | None = None
-
-    def _peek(self) -> dict:
-        return snapshot(vars(self._module).get("database_value"))
+    __slots__ = ("_acquire", "_release", "_locked")
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        with self._meta:
-            self.waiters += 1
-        try:
-            got = self._lock.acquire(blocking, timeout)
-        finally:
-            with self._meta:
-                self.waiters -= 1
-        if got:
-            self.owner = _get_ident()
-            self.count += 1
-            self._current = {"n": self.count, "thread": self.owner, "start": _perf(),
-                             "before": self._peek()}
-        return got
+        return self._acquire(blocking, timeout)
 
     def release(self) -> None:
-        hold = self._current
-        if hold is not None and self._lock.locked():
-            hold["seconds"] = _perf() - hold.pop("start")
-            hold["after"] = self._peek()
-            hold["by_owner"] = _get_ident() == hold["thread"]
-            self.holds.append(hold)
-            self._current = None
-            self.owner = None
-        self._lock.release()
+        self._release()
 
     def locked(self) -> bool:
-        return self._lock.locked()
+        return self._locked()
 
     def __enter__(self) -> bool:
-        return self.acquire()
+        return self._acquire(True, -1)
 
     def __exit__(self, *exc) -> None:
-        self.release()
+        self._release()
 
     def __repr__(self) -> str:
-        return f"<the lock given by the grader, {'locked' if self.locked() else 'unlocked'}>"
+        return f"<the lock given by the grader, {'locked' if self._locked() else 'unlocked'}>"
+
+
+def spy_lock(module, *, SpyLock=SpyLock, _Lock=_Lock, _get_ident=_get_ident, _list=_list,
+             _perf=_perf, _vars=_vars, len=len, snapshot=snapshot) -> tuple:
+    """(lock, spy): the SpyLock, and the probe's view of it: ``spy["held"]()``
+    (the number of the current hold if this thread holds it, else None),
+    ``spy["report"]()`` ({"count", "waiters", "holds", "locked"})."""
+    real = _Lock()
+    state = {"owner": None, "count": 0, "waiters": 0, "holds": [], "current": None}
+    meta = _Lock()
+
+    def peek(*, _module=module, _vars=_vars, _snapshot=snapshot) -> dict:
+        return _snapshot(_vars(_module).get("database_value"))
+
+    def acquire(blocking=True, timeout=-1, *, _real=real, _state=state, _meta=meta,
+                _ident=_get_ident, _perf=_perf, _peek=peek) -> bool:
+        with _meta:
+            _state["waiters"] += 1
+        try:
+            got = _real.acquire(blocking, timeout)
+        finally:
+            with _meta:
+                _state["waiters"] -= 1
+        if got:
+            _state["owner"] = _ident()
+            _state["count"] += 1
+            _state["current"] = {"n": _state["count"], "thread": _state["owner"],
+                                 "start": _perf(), "before": _peek()}
+        return got
+
+    def release(*, _real=real, _state=state, _ident=_get_ident, _perf=_perf,
+                _peek=peek, _len=len) -> None:
+        hold = _state["current"]
+        if hold is not None and _real.locked():
+            hold["seconds"] = _perf() - hold.pop("start")
+            hold["after"] = _peek()
+            hold["by_owner"] = _ident() == hold["thread"]
+            if _len(_state["holds"]) < 1000:
+                _state["holds"].append(hold)
+            _state["current"] = None
+            _state["owner"] = None
+        _real.release()
+
+    def held(*, _state=state, _ident=_get_ident):
+        return _state["count"] if _state["owner"] == _ident() else None
+
+    def report(*, _state=state, _meta=meta, _real=real, _list=_list) -> dict:
+        with _meta:
+            return {"count": _state["count"], "waiters": _state["waiters"],
+                    "holds": _list(_state["holds"]), "locked": _real.locked()}
+
+    def waiters(*, _state=state) -> int:
+        return _state["waiters"]
+
+    lock = SpyLock()
+    lock._acquire, lock._release, lock._locked = acquire, release, real.locked
+    return lock, {"held": held, "report": report, "waiters": waiters}
 
 
 class TimeShim:
     """Stands in for the time module inside the submission: records each
     sleep (and whether the spy lock was held) and can make it raise."""
 
-    def __init__(self, watch: Watch) -> None:
-        self._watch = watch
+    __slots__ = ("sleep",)
 
-    def __getattr__(self, name):
-        return getattr(_time_module, name)
+    def __getattr__(self, name, *, _time=_time_module, _getattr=_getattr):
+        return _getattr(_time, name)
 
-    def sleep(self, seconds):
-        watch = self._watch
-        held = watch.held()
-        number = type(seconds) in (int, float)
-        with watch.lock:
-            watch.sleeps.append({"seconds": float(seconds) if number else None, "held": held})
-            inject = watch.inject
+
+def time_shim(seen: dict, *, Injected=Injected, TimeShim=TimeShim, _float=_float,
+              _sleep=_sleep, _type=_type, int=int) -> TimeShim:
+    def sleep(seconds, *, _seen=seen, _type=_type, _int=int, _float=_float, _sleep=_sleep,
+              _injected=Injected):
+        held = _seen["held"]() is not None
+        number = _type(seconds) in (_int, _float)
+        with _seen["lock"]:
+            _seen["sleeps"].append({"seconds": _float(seconds) if number else None,
+                                    "held": held})
+            inject = _seen["inject"]
             if inject:
-                watch.injected += 1
+                _seen["injected"] += 1
         if inject:
-            raise Injected("the grader made this time.sleep raise")
-        _sleep(seconds * watch.scale if number else seconds)
+            raise _injected("the grader made this time.sleep raise")
+        _sleep(seconds * _seen["scale"] if number else seconds)
+
+    shim = TimeShim()
+    shim.sleep = sleep
+    return shim
 
 
 # -- q3: the grader's own increase -------------------------------------------
-class GraderIncrease:
-    """A correct increase(lock) that stands in for the student's in
-    run_increase, and records the thread and the lock of each call."""
+def grader_increase(module, expected: int, *, SPY_LATENCY=SPY_LATENCY, _Lock=_Lock,
+                    _getattr=_getattr, _list=_list, _me=_me, _sleep=_sleep, _type=_type,
+                    callable=callable, gate=gate, id=id) -> tuple:
+    """(increase, calls, gate report): a correct increase(lock) that stands in
+    for the student's in run_increase, and records the thread and the lock
+    of each call (``calls()``: [(lock type, id of lock, ident, native id)],
+    and how many calls are in progress now)."""
+    calls: list = []
+    meta = _Lock()
+    waiting = [0]
+    active = [0]
 
-    def __init__(self, module, expected: int) -> None:
-        self.__name__ = self.__qualname__ = "increase"
-        self._module = module
-        self._meta = _Lock()
-        self._waiting = 0
-        self._calls: list[tuple] = []
-        self.gate = Gate(expected - 1, lambda: self._waiting, timeout=0.3)
+    def count_waiting(*, _waiting=waiting) -> int:
+        return _waiting[0]
 
-    def __call__(self, lock) -> None:
-        module = self._module
-        with self._meta:
-            self._calls.append((_current_thread(), lock))
-        if not (callable(getattr(lock, "acquire", None))
-                and callable(getattr(lock, "release", None))):
-            value = module.database_value
-            _sleep(SPY_LATENCY)
-            module.database_value = value + 1
+    arrive, report = gate(expected - 1, count_waiting, timeout=0.3)
+
+    def increase(lock, *, _body=None, _calls=calls, _meta=meta, _active=active, _me=_me,
+                 _type=_type, _id=id) -> None:
+        ident, native = _me()
+        with _meta:
+            _calls.append((_type(lock).__name__, _id(lock), ident, native))
+            _active[0] += 1
+        try:
+            _body(lock)
+        finally:
+            with _meta:
+                _active[0] -= 1
+
+    def body(lock, *, _module=module, _meta=meta, _waiting=waiting, _arrive=arrive,
+             _sleep=_sleep, _callable=callable, _getattr=_getattr,
+             _latency=SPY_LATENCY) -> None:
+        if not (_callable(_getattr(lock, "acquire", None))
+                and _callable(_getattr(lock, "release", None))):
+            value = _module.database_value
+            _sleep(_latency)
+            _module.database_value = value + 1
             return
-        with self._meta:
-            self._waiting += 1
+        with _meta:
+            _waiting[0] += 1
         try:
             lock.acquire()
         finally:
-            with self._meta:
-                self._waiting -= 1
+            with _meta:
+                _waiting[0] -= 1
         try:
-            value = module.database_value
-            self.gate.arrive()
-            _sleep(SPY_LATENCY)
-            module.database_value = value + 1
+            value = _module.database_value
+            _arrive()
+            _sleep(_latency)
+            _module.database_value = value + 1
         finally:
             lock.release()
 
-    def calls(self) -> list[tuple]:
-        """(thread, lock) of each call so far."""
-        with self._meta:
-            return list(self._calls)
+    increase.__kwdefaults__["_body"] = body
+
+    def seen(*, _calls=calls, _meta=meta, _active=active, _list=_list) -> tuple[list, int]:
+        with _meta:
+            return _list(_calls), _active[0]
+
+    return increase, seen, report
 
 
 # -- q4: the amount handed to increment ----------------------------------------
@@ -428,90 +547,96 @@ class Amount(int):
     lets the other threads run, right in the middle of the read-modify-write."""
 
     @staticmethod
-    def _yield() -> None:
-        _sleep(0.001 if next(_yields) % 8 == 0 else 0)
+    def _yield(*, _next=_yields.__next__, _sleep=_sleep) -> None:
+        _sleep(0.001 if _next() % 8 == 0 else 0)
 
-    def _add(self, op, other):
+    def _add(self, op, other, *, _ni=NotImplemented, _pause=None):
         result = op(self, other)
-        if result is NotImplemented:
+        if result is _ni:
             return result
-        self._yield()
+        _pause()
         return result
 
-    def __add__(self, other):
-        return self._add(_int_add, other)
+    def __add__(self, other, *, _op=_int_add):
+        return self._add(_op, other)
 
-    def __radd__(self, other):
-        return self._add(_int_radd, other)
+    def __radd__(self, other, *, _op=_int_radd):
+        return self._add(_op, other)
 
-    def __int__(self):
-        self._yield()
-        return _int_add(self, 0)
+    def __int__(self, *, _add=_int_add, _pause=None):
+        _pause()
+        return _add(self, 0)
 
     __index__ = __int__
 
-    def __float__(self):
-        self._yield()
-        return float(_int_add(self, 0))
+    def __float__(self, *, _add=_int_add, _float=_float, _pause=None):
+        _pause()
+        return _float(_add(self, 0))
+
+
+# Bound now, not looked up later: Amount's methods find nothing in our globals.
+for _method in (Amount._add, Amount.__int__, Amount.__float__):
+    _method.__kwdefaults__["_pause"] = Amount._yield
+del _method
 
 
 # -- q5: the beats list --------------------------------------------------------
 class BeatLog(list):
-    """The beats list handed to start_heartbeat: it remembers which threads wrote to it."""
+    """The beats list handed to start_heartbeat: it remembers which threads
+    wrote to it (through a hidden ``note``; replacing it loses the record)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.writers: set[int] = set()
+    __slots__ = ("_note",)
 
-    def append(self, item) -> None:
-        self.writers.add(_get_ident())
-        super().append(item)
+    def append(self, item, *, _append=list.append) -> None:
+        self._note()
+        _append(self, item)
 
-    def extend(self, items) -> None:
-        self.writers.add(_get_ident())
-        super().extend(items)
+    def extend(self, items, *, _extend=list.extend) -> None:
+        self._note()
+        _extend(self, items)
 
-    def insert(self, index, item) -> None:
-        self.writers.add(_get_ident())
-        super().insert(index, item)
+    def insert(self, index, item, *, _insert=list.insert) -> None:
+        self._note()
+        _insert(self, index, item)
 
-    def __iadd__(self, items):
-        self.writers.add(_get_ident())
-        return super().__iadd__(items)
+    def __iadd__(self, items, *, _iadd=list.__iadd__):
+        self._note()
+        return _iadd(self, items)
+
+
+def beat_log(*, BeatLog=BeatLog, _get_ident=_get_ident, set=set) -> tuple:
+    """(beats, writers): the list, and ``writers()``, the idents that wrote to it."""
+    writers: set = set()
+
+    def note(*, _writers=writers, _ident=_get_ident) -> None:
+        _writers.add(_ident())
+
+    def seen(*, _writers=writers, _set=set) -> set:
+        return _set(_writers)
+
+    beats = BeatLog()
+    beats._note = note
+    return beats, seen
 
 
 # -- q6: the worker handed to process_queue --------------------------------------
-class Worker:
-    """Records each call (its item and thread) and how many ran at once;
-    sleeps ``delays[item]``; with a barrier, waits for the other calls."""
+def worker(delays: dict, wait, *, _sleep=_sleep, call_log=call_log, repr=repr) -> tuple:
+    """(worker, calls): ``worker(item)`` records the call and its thread,
+    sleeps ``delays[item]``, with a barrier's ``wait`` waits for the other
+    calls, and returns "w(<item>)". ``calls()`` as ``call_log``."""
+    note, done, seen = call_log()
 
-    def __init__(self, delays: dict, barrier: SoftBarrier | None) -> None:
-        self.__name__ = self.__qualname__ = "worker"
-        self.delays = delays
-        self.barrier = barrier
-        self._meta = _Lock()
-        self._calls: list = []
-        self._threads: set = set()
-        self._active = 0
-        self._peak = 0
-
-    def __call__(self, item):
-        with self._meta:
-            self._calls.append(item)
-            self._threads.add(_current_thread())
-            self._active += 1
-            self._peak = max(self._peak, self._active)
+    def worker(item, *, _note=note, _done=done, _delays=delays, _wait=wait, _sleep=_sleep,
+               _repr=repr) -> str:
+        _note(item)
         try:
-            if self.barrier is not None:
-                self.barrier.wait()
-            if self.delays.get(item):
-                _sleep(self.delays[item])
+            if _wait is not None:
+                _wait()
+            delay = _delays.get(item)
+            if delay:
+                _sleep(delay)
         finally:
-            with self._meta:
-                self._active -= 1
-        return f"w({item!r})"
+            _done()
+        return f"w({_repr(item)})"
 
-    def seen(self) -> tuple[list, set, int]:
-        """The items of the calls, the threads they ran in, the most at once."""
-        with self._meta:
-            return list(self._calls), set(self._threads), self._peak
+    return worker, seen
