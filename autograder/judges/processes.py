@@ -10,7 +10,10 @@ the supervisor, not in a worker; their shapes are here too, for the evidence.
 import math
 import random
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
@@ -110,14 +113,27 @@ class Cpus(TypedDict):
     cpu_count: CpuCount
 
 
-class MapCalibration(TypedDict):
-    values: listof(Json, MOST)
-    cpu: listof(Seconds, MOST)
+class _MapCalibration(TypedDict):
     serial: Seconds
     wall: Seconds
     gain: Annotated[float, Ge(0), Le(1e9)]
-    start: Seconds | None
     cpus: Cpus
+
+
+@lru_cache(maxsize=64)
+def _map_calibration(count: int, timed: bool) -> Any:
+    """One value and one CPU time per item; a start time when it was asked for."""
+
+    class MapCalibration(_MapCalibration):
+        values: listof(Json, count, count)
+        cpu: listof(Seconds, count, count)
+        start: Seconds if timed else None
+
+    return MapCalibration
+
+
+def _calibrate_map(items: list, workers: int, start: bool = False) -> Any:
+    return _map_calibration(len(items), bool(start))
 
 
 SHAPES = {
@@ -131,7 +147,7 @@ SHAPES = {
         lambda cases: per_case(Sum | Failed, len(cases), stop="error")),
     probe.costly_sum_of_squares: Sum,
     machine.cpus: Cpus,
-    machine.calibrate_map: MapCalibration,
+    machine.calibrate_map: ByArguments(_calibrate_map),
     machine.start_cost: row(Seconds, Seconds),
 }
 
@@ -208,15 +224,21 @@ def seeds(count: int) -> list[int]:
     return [_RANDOM.getrandbits(48) for _ in range(count)]
 
 
-def iterations_for(seconds: float) -> int:
-    """Iterations of ``mix`` that take about ``seconds`` of CPU here (timed now,
-    in the grader: the same machine as the student process)."""
+def pace() -> float:
+    """The fastest CPU seconds per iteration of ``mix`` seen here now (best of
+    five short runs in the grader: the same machine as the student process,
+    whose CPUs may run at very different speeds from one moment to the next)."""
     best = math.inf
-    for _ in range(3):
+    for _ in range(5):
         start = time.process_time()
-        mix(1, 20_000)
+        mix(1, 2000)
         best = min(best, time.process_time() - start)
-    return max(1000, int(20_000 * seconds / max(best, 1e-6)))
+    return max(best, 1e-6) / 2000
+
+
+def iterations_for(seconds: float) -> int:
+    """Iterations of ``mix`` that take about ``seconds`` of CPU here at best."""
+    return max(1000, int(seconds / pace()))
 
 
 def work_items(count: int, iterations: int, seconds: float | list[float] = 0.0) -> list[list]:
@@ -227,7 +249,17 @@ def work_items(count: int, iterations: int, seconds: float | list[float] = 0.0) 
 
 def values(items: list[list]) -> list[int]:
     """What ``payloads.work`` returns for each item, computed here."""
-    return [mix(seed, iterations) for seed, iterations, _ in items]
+    return [mix(seed, iterations) for seed, iterations, *_ in items]
+
+
+def meanwhile(function: Callable, *args: Any) -> Future:
+    """``function(*args)`` in a thread of the grader, which mostly waits for
+    the student process meanwhile: ``.result()`` once the call is observed."""
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(function, *args)
+    finally:
+        pool.shutdown(wait=False)
 
 
 # -- the speed of a map, against the grader's calibration (processes helper) ------------
@@ -246,9 +278,9 @@ class MapRun:
 
     window: float  # wall seconds of the student's call (supervisor's clock)
     caller: float  # CPU seconds the calling process used meanwhile (kernel)
-    cpu: float  # CPU seconds the items need (our processes, mean of two runs)
-    serial: float  # what a serial loop needs on one free CPU: their CPU plus their waits
-    gain: float  # how many times faster than serial our processes went (the lower run)
+    cpu: float  # CPU seconds the items need at the fastest pace seen
+    serial: float  # what a serial loop needs at the fastest pace seen: CPU plus waits
+    gain: float  # how many times faster than that our processes went (the slower run)
     start: float  # seconds allowed for starting the workers (see ``map_run``)
     workers: int
 
@@ -288,8 +320,15 @@ class MapRun:
         return self.window <= self.allowed
 
 
-def map_run(seen, items: list[list], workers: int) -> MapRun:
+def map_run(seen, items: list[list], workers: int, fastest: float = math.inf) -> MapRun:
     """Read a run of ``probe.mapped`` observed with ``around=(machine.calibrate_map, ...)``.
+
+    The items' CPU, and the serial time, are what one process needs at the
+    fastest pace seen here (``fastest`` CPU seconds per iteration, from
+    ``pace()``, or from any item of either calibration run): a serial run,
+    however disguised, cannot go faster than the machine's best, while a CPU's
+    speed may change severalfold from one moment to the next on a shared
+    machine. Our gain is measured against that same serial time.
 
     Starting fresh interpreters (a spawn pool, a forkserver) takes long, and
     the window of the call includes it. The time to start ``workers`` of them
@@ -305,20 +344,27 @@ def map_run(seen, items: list[list], workers: int) -> MapRun:
     before, after = evidence["around"]["before"], evidence["around"]["after"]
     if before["values"] != after["values"]:
         raise RuntimeError("the grader's two calibration runs computed different values")
-    cpu = (sum(before["cpu"]) + sum(after["cpu"])) / 2
+    for item, first, second in zip(items, before["cpu"], after["cpu"], strict=True):
+        if item[1] >= 1000:
+            fastest = min(fastest, first / item[1], second / item[1])
+    if not math.isfinite(fastest):
+        fastest = 0.0
+    cpu = sum(item[1] for item in items) * fastest
+    serial = cpu + sum(item[2] for item in items)
     elsewhere = children_cpu(evidence) + sum(
         entry["cpu"] + entry.get("children", 0.0) for entry in evidence.get("live") or ())
     fixed, each = SPAWNED_CPU
-    spawned = elsewhere < 0.7 * cpu or elsewhere - cpu >= fixed + each * workers
+    took = max(sum(before["cpu"]), sum(after["cpu"]))  # what the items took us, at worst
+    spawned = elsewhere < 0.7 * cpu or elsewhere - took >= fixed + each * workers
     if not spawned:
         start = START_MARGIN
     elif before["start"] is None or after["start"] is None:
         start = math.inf
     else:
         start = max(before["start"], after["start"]) + START_MARGIN
-    return MapRun(window=window(evidence), caller=caller_cpu(evidence), cpu=cpu,
-                  serial=cpu + sum(item[2] for item in items),
-                  gain=min(before["gain"], after["gain"]), start=start, workers=workers)
+    return MapRun(window=window(evidence), caller=caller_cpu(evidence), cpu=cpu, serial=serial,
+                  gain=serial / max(before["wall"], after["wall"], 1e-6), start=start,
+                  workers=workers)
 
 
 def in_caller_text(what: str, run: MapRun) -> str:
@@ -328,31 +374,41 @@ def in_caller_text(what: str, run: MapRun) -> str:
 
 
 def slow_text(what: str, run: MapRun) -> str:
+    start = (f"starting {run.workers} fresh Python processes takes {run.start:.2f} s here"
+             if run.start > START_MARGIN else f"its workers were given {run.start:.2f} s to start")
     return (f"{what} took {run.window:.2f} s. Its items need {run.serial:.2f} s one after "
-            f"another (what a serial loop takes on one free CPU); {run.workers} processes "
-            f"of the grader's, timed just before and after it here, went {run.gain:.1f} times "
-            f"as fast as that, and starting {run.workers} fresh Python processes takes "
-            f"{run.start:.2f} s here: at most {run.allowed:.2f} s was allowed")
+            f"another (what a serial loop takes at this machine's best pace); {run.workers} "
+            f"processes of the grader's, timed just before and after it here, went "
+            f"{run.gain:.1f} times as fast as that, and {start}: at most {run.allowed:.2f} s "
+            "was allowed")
 
 
 # -- q5: squaring costly numbers shows where it happens (processes helper) --------------
-HOW_MANY, NUMBER_CPU = 6, 0.02  # numbers, and CPU seconds to know each one's value
-CALLER_SHARE_OF_SQUARES = 0.3
+HOW_MANY, NUMBER_CPU = 6, 0.025  # numbers, and CPU seconds to know each one's value
+CALLER_SHARE_OF_SQUARES = 0.35  # CPU counts come in 10 ms ticks
+
+
+def _squares(numbers: list[list]) -> int:
+    """The sum of the squares of the Numbers made from ``numbers``."""
+    return sum((mix(seed, iterations) % (1 << 20)) ** 2 for seed, iterations in numbers)
 
 
 def squared_in_children(student, count: int, method: str | None = None,
-                        what: str | None = None, timeout: float = 10.0) -> None:
+                        what: str | None = None, timeout: float = 10.0,
+                        cpu: float = NUMBER_CPU) -> None:
     """parallel_sum_of_squares(HOW_MANY payloads.Numbers, count): the right sum
     (computed here, from fresh seeds), and the calling process's own CPU (the
-    kernel's count) well under what knowing the numbers costs (timed here):
-    they were squared elsewhere, whatever ``int()`` the student's code applied."""
-    numbers = [[seed, iterations_for(NUMBER_CPU)] for seed in seeds(HOW_MANY)]
-    started = time.process_time()
-    want = sum((mix(seed, iterations) % (1 << 20)) ** 2 for seed, iterations in numbers)
-    cost = time.process_time() - started
+    kernel's count) well under what knowing the numbers costs at this
+    machine's best pace: they were squared elsewhere, whatever ``int()`` the
+    student's code applied."""
+    fastest = pace()
+    numbers = [[seed, int(cpu / fastest)] for seed in seeds(HOW_MANY)]
+    cost = HOW_MANY * int(cpu / fastest) * fastest  # at this machine's best pace
     what = what or f"parallel_sum_of_squares({HOW_MANY} numbers, {count})"
-    seen = observe(student, probe.costly_sum_of_squares, numbers, count, method, what=what,
-                   timeout=timeout, hint=HANGS)
+    expected = meanwhile(_squares, numbers)
+    seen = observe(student, probe.costly_sum_of_squares, numbers, count, method,
+                   what=what, timeout=timeout, hint=HANGS)
+    want = expected.result()
     value = seen.result["value"]
     if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value == want):
         raise StudentFailure(f"{what} returned {seen.result['repr']}, which is not the sum of "

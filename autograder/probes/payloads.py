@@ -10,9 +10,10 @@ measures from outside (``autograder.probes.processes`` says how). A
 submission that rewrites this module only changes what its own code
 computes, and the judge sees the consequences.
 
-- ``mix(seed, iterations)`` is the CPU-bound loop: a non-linear hash of a
-  seed the judge picks for each call, which cannot be computed without
-  running every iteration. Its result proves the work was done.
+- ``mix(seed, iterations)`` is the CPU-bound loop: a chain of SHA-256 rounds
+  from a seed the judge picks for each call, which cannot be computed without
+  running every round, nor much faster in any other language (the rounds are
+  hashing, in C already). Its result proves the work was done.
 - ``work(item)`` waits ``seconds`` (I/O-bound) and returns
   ``mix(seed, iterations)`` (CPU-bound), for ``item = (seed, iterations, seconds)``;
   an item may add the address of the probe's Unix socket, which ``work``
@@ -30,20 +31,26 @@ computes, and the judge sees the consequences.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import socket
 import time
 
 __builtins__ = dict(vars(builtins))
 
-MASK = (1 << 52) - 1  # results stay exact in JSON
+MASK = (1 << 48) - 1  # results stay exact in JSON
+BLOCK = 63  # copies of the 32-byte state hashed each round: 2016 bytes, under
+# hashlib's 2048, so that the GIL is held (threads take turns, as for any Python code)
 
 
 def mix(seed: int, iterations: int) -> int:
-    """``iterations`` rounds of a non-linear 64-bit mix, starting from ``seed``."""
-    h = seed & MASK
-    for i in range(iterations):
-        h = ((h ^ i) * 0x9E3779B1 + (h >> 13)) & MASK
-    return h
+    """``iterations`` rounds of SHA-256 over 63 copies of the state, starting
+    from ``seed``; the first 48 bits of the last digest. Almost all of its
+    time is hashing, which no other implementation does much faster, and no
+    round can start before the one before it ends."""
+    state = (seed & MASK).to_bytes(32, "little")
+    for _ in range(iterations):
+        state = hashlib.sha256(state * BLOCK).digest()
+    return int.from_bytes(state[:6], "little")
 
 
 def work(item) -> int:

@@ -7,10 +7,11 @@ Nothing that decides points is computed from what the student's code can
 write. What decides them, and where it comes from:
 
 - Values. The functions handed to the student's code (``payloads``: ``work``,
-  ``square``, ``Recorder``) are plain workloads; ``work`` returns a hash of a
-  seed the judge picks for each call, which only running its CPU-bound loop
-  gives. The judge checks the values against its own (computed in the grader
-  for small items, by the supervisor's calibration for big ones).
+  ``square``, ``Number``, ``Recorder``) are plain workloads; ``work`` returns
+  a hash of a seed the judge picks for each call, which only running its
+  CPU-bound loop gives. The judge checks the values against its own (computed
+  in the grader for small items, by the supervisor's calibration for the
+  timed ones).
   parallel_sum_of_squares gets numbers (``payloads.Number``) whose values
   cost CPU to know, in whichever process squares them (or turns them into
   ints): the judge computes the expected sum itself.
@@ -22,9 +23,20 @@ write. What decides them, and where it comes from:
   (``machine.py``, in the supervisor) says what this machine can do right now.
 - Which processes ran run_processes's target: the target connects to a Unix
   socket of this probe, and the kernel (SO_PEERCRED) names the process on the
-  other end; the connection ends when that process ends, so the probe knows,
-  when run_processes returns, which of them had ended. No file or record that
-  the student's code could write is read.
+  other end; the kernel closes the connection when that process ends, so the
+  probe knows, when run_processes returns, which of them had ended. No file
+  or record that the student's code could write is read. Those pids reach
+  the judge through this probe, so the supervisor's evidence backs them: each
+  target spends CPU, which shows in the calling process's own CPU if it ran
+  there, and a child that was never joined is still listed (running or
+  unreaped) when the answer comes. The same socket names the processes that
+  ``work`` ran in where only waits can show concurrency (``named``): threads
+  in one child overlap waits too, but the kernel names one process.
+
+Chosen for being simple and robust: a socket and SO_PEERCRED work under every
+start method (a spawned child connects by the address it was pickled with),
+need no helper process, and a connection closed by the kernel at exit is a
+fact about the process, not about anything its code said.
 """
 
 from __future__ import annotations

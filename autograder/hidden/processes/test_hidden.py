@@ -14,16 +14,19 @@ What decides points comes from where the student's code cannot write
   (work done in the calling process shows in its own CPU, whatever its
   return values say); for run_processes, the pid the kernel names on the
   other end of the target's socket;
-- speed: the wall time of the call on the supervisor's clock, against what
-  the grader's own processes did with the same items just before and just
-  after it, in the same sandbox, and against the time fresh interpreters
-  take to start here (a pool pays that once). A serial run, whatever idle or
-  busy processes sit beside it, takes at least the serial time, and a run is
-  only judged when what it is allowed is clearly less than that. Where fewer
-  than two CPUs are usable, or the machine is too busy to show our own
-  processes' speedup, items that mostly wait (and compute a little) are used
-  instead: waiting in several processes at once shows as wall time well under
-  the serial sum, while the calling process's own CPU stays low.
+- speed: the wall time of the call on the supervisor's clock, against the
+  serial time (the items' work at the fastest pace this machine showed, plus
+  their waits), against what the grader's own processes did with the same
+  items just before and just after it in the same sandbox, and, when the run
+  started fresh interpreters (spawn, forkserver), against the time they take
+  to start here (a pool pays that once). A serial run, whatever idle or busy
+  processes sit beside it, takes at least the serial time, and a run is only
+  judged when what it is allowed is clearly less than that (longer items
+  otherwise). Where fewer than two CPUs are usable, or the machine is too
+  busy to show our own processes' speedup, items that mostly wait (and
+  compute a little) are used instead: waiting in several processes at once
+  shows as wall time well under the serial sum, while the calling process's
+  own CPU stays low and the kernel names at least two worker processes.
 
 PYTEST_DONT_REWRITE: feedback is the assert message alone, never pytest's
 explanation (which would show a hidden test's expected answer).
@@ -53,10 +56,11 @@ START_METHODS = [m for m in ("fork", "spawn", "forkserver")
                  if m in multiprocessing.get_all_start_methods()
                  and m != multiprocessing.get_context().get_start_method()]
 METHOD_SECONDS = 10.0  # for one call under the spawn or the forkserver start method
+METHOD_ITEM = 0.025  # CPU seconds of each item mapped under another start method
 
 # q2: each target spends this much CPU, so that running it in the calling
 # process shows in that process's CPU (the kernel's count, not a record).
-TARGET_CPU = 0.08
+TARGET_CPU = 0.1
 CALLER_SHARE_OF_TARGET = 0.6
 
 # q3 speedup. At most MAX_MEASURED_CPUS CPUs are measured, with ITEMS_PER_CPU
@@ -70,11 +74,11 @@ CLEAN = 0.6
 TRIES = 6
 MAX_SCALE = 4.0
 # Items that mostly wait (seconds waited, CPU seconds): on one CPU, or a busy one.
-WAITING_ITEM = (0.05, 0.015)
+WAITING_ITEM = (0.05, 0.025)
 WAITING_COUNT, WAITING_WORKERS = 8, 4
 
 # q4: items that wait, and compute a little in the calling process.
-IO_WAIT, IO_CPU, IO_COUNT, IO_WORKERS = 0.06, 0.005, 10, 4
+IO_WAIT, IO_CPU, IO_COUNT, IO_WORKERS = 0.1, 0.01, 10, 4
 
 
 
@@ -211,14 +215,15 @@ def test_parallel_map_edges(student):
 def test_parallel_map_start_methods(student):
     """parallel_map works in worker processes under every start method (fork, spawn, forkserver)"""
     for method in START_METHODS:
-        items = judge.work_items(6, judge.iterations_for(0.03))
+        items = judge.work_items(6, judge.iterations_for(METHOD_ITEM))
         what = f"parallel_map(f, 6 items, workers=1) with the {method!r} start method"
+        want = judge.meanwhile(judge.values, items)
         seen = judge.observe(student, probe.mapped, "parallel_map", "work", items, 1, method,
                              what=what, timeout=METHOD_SECONDS, hint=judge.HANGS)
-        assert seen.result["values"] == judge.values(items), (
+        assert seen.result["values"] == want.result(), (
             f"{what} returned {judge.shown(seen.result)}, not f(x) for each x, in order")
         spent = judge.caller_cpu(seen.evidence)
-        assert spent < judge.CALLER_SHARE * 6 * 0.03 + 0.01, (
+        assert spent < judge.CALLER_SHARE * 6 * METHOD_ITEM + 0.01, (
             f"{what}: the calling process used {spent:.2f} s of CPU, about what the items "
             "need: f ran there, not in worker processes")
 
@@ -235,13 +240,16 @@ def _speedup_title(usable):
 
 def _plan(mode, workers, scale):
     """The items and workers of one try: CPU-bound items on ``workers`` CPUs,
-    or items that mostly wait on WAITING_WORKERS processes."""
+    or items that mostly wait on WAITING_WORKERS processes; and the fastest
+    pace of this machine now (CPU seconds per iteration)."""
+    fastest = judge.pace()
     if mode == "cpu":
-        items = judge.work_items(ITEMS_PER_CPU * workers, judge.iterations_for(ITEM * scale))
-        return items, workers, f"parallel_map(f, {len(items)} CPU-bound items, workers={workers})"
+        items = judge.work_items(ITEMS_PER_CPU * workers, int(ITEM * scale / fastest))
+        return (items, workers, fastest,
+                f"parallel_map(f, {len(items)} CPU-bound items, workers={workers})")
     wait, cpu = WAITING_ITEM
-    items = judge.work_items(WAITING_COUNT, judge.iterations_for(cpu), wait * scale)
-    return (items, WAITING_WORKERS,
+    items = judge.work_items(WAITING_COUNT, int(cpu / fastest), wait * scale)
+    return (items, WAITING_WORKERS, fastest,
             f"parallel_map(f, {WAITING_COUNT} items that wait and compute a little, "
             f"workers={WAITING_WORKERS})")
 
@@ -264,14 +272,14 @@ def test_parallel_map_speedup(student):
     mode, scale, short, busy = ("cpu" if workers >= 2 else "waiting"), 1.0, [], False
     measure_start = False
     for _ in range(TRIES):
-        items, count, what = _plan(mode, workers, scale)
+        items, count, fastest, what = _plan(mode, workers, scale)
         seen = judge.observe(student, probe.mapped, "parallel_map", "work", items, count,
                              None, mode == "waiting", what=what, timeout=20, hint=judge.HANGS,
                              around=(machine.calibrate_map, (items, count, measure_start)))
         before, after = seen.evidence["around"]["before"], seen.evidence["around"]["after"]
         assert seen.result["values"] == before["values"], (
             f"{what} returned {judge.shown(seen.result)}, not f(x) for each item, in order")
-        run = judge.map_run(seen, items, count)
+        run = judge.map_run(seen, items, count, fastest)
         assert not run.in_caller, judge.in_caller_text(what, run) + "."
         if mode == "waiting":
             _distinct_processes(seen, what)
@@ -290,9 +298,10 @@ def test_parallel_map_speedup(student):
         if not run.decidable:
             # Starting processes takes long here now: longer items, so that a serial
             # run surely takes longer than what a parallel one is allowed.
-            base = run.cpu / scale if mode == "cpu" else (run.serial - run.cpu) / scale
-            wanted = run.serial_needed - (0 if mode == "cpu" else run.cpu)
-            scale = min(MAX_SCALE, max(1.25 * scale, wanted / max(base, 1e-6)))
+            waits = sum(item[2] for item in items)
+            grows = run.serial if mode == "cpu" else waits  # what ``scale`` multiplies
+            wanted = run.serial_needed - (run.serial - grows)
+            scale = min(MAX_SCALE, max(1.25 * scale, scale * wanted / max(grows, 1e-6)))
             continue
         if run.fast:
             student.note(_passed_note(mode, busy, usable, run))
@@ -310,7 +319,7 @@ def test_parallel_map_speedup(student):
 def _passed_note(mode, busy, usable, run):
     if mode == "cpu":
         return (f"Ran in {run.window:.2f} s where a serial loop needs {run.serial:.2f} s "
-                f"({run.serial / run.window:.1f} times as fast; the grader's own "
+                f"({run.serial / max(run.window, 1e-3):.1f} times as fast; the grader's own "
                 f"{run.workers} processes: {run.gain:.1f} times).")
     why = ("the machine was too busy to time a speedup" if busy else
            f"speedup cannot be measured here (only {usable:g} CPU available)")
@@ -330,9 +339,10 @@ def test_io_map_uses_workers_threads(student):
     problem = None
     for _ in range(3):
         items = judge.work_items(IO_COUNT, iterations, IO_WAIT)
+        want = judge.meanwhile(judge.values, items)
         seen = judge.observe(student, probe.mapped, "io_map", "work", items, IO_WORKERS,
                              what=what, timeout=10)
-        assert seen.result["values"] == judge.values(items), (
+        assert seen.result["values"] == want.result(), (
             f"{what} returned {judge.shown(seen.result)}, not f(x) for each x, in order")
         evidence, cpu = seen.evidence, IO_COUNT * IO_CPU
         children, caller = judge.children_cpu(evidence), judge.caller_cpu(evidence)
@@ -396,9 +406,10 @@ def test_parallel_sum_of_squares_edges(student):
 def test_parallel_sum_of_squares_start_methods(student):
     """parallel_sum_of_squares squares in child processes under every start method"""
     for method in START_METHODS:
-        judge.squared_in_children(student, 1, method, timeout=METHOD_SECONDS, what=(
-            f"parallel_sum_of_squares({judge.HOW_MANY} numbers, 1) with the {method!r} "
-            "start method"))
+        what = (f"parallel_sum_of_squares({judge.HOW_MANY} numbers, 1) with the {method!r} "
+                "start method")
+        judge.squared_in_children(student, 1, method, what=what, timeout=METHOD_SECONDS,
+                                  cpu=METHOD_ITEM)
 
 
 # The title is fixed when this module is imported, from the CPUs the grader
