@@ -6,13 +6,18 @@ from __future__ import annotations
 import builtins
 import inspect
 import types
+from json import dumps as _dumps
+from json import loads as _loads
+from os import _exit
+from os import close as _close
+from os import fork as _fork
+from os import pipe as _pipe
+from os import read as _read
 from sys import getsizeof
-from time import perf_counter
-from tracemalloc import get_traced_memory, reset_peak
-from tracemalloc import start as start_tracing
-from tracemalloc import stop as stop_tracing
 
 from autograder.probes.common import is_iterator, jsonable, pull, short
+from autograder.probes.wire import read_frame as _read_frame
+from autograder.probes.wire import write_frame as _write_frame
 
 # Our own copy of the builtins, taken before any student code runs: a
 # submission that patches builtins (next, isinstance, ...) does not reach us.
@@ -63,37 +68,6 @@ def fresh_each_call(module, name: str) -> dict:
             "is_generator_function": inspect.isgeneratorfunction(function)}
 
 
-def _traced(action) -> tuple[object, float, int]:
-    """Run ``action()`` under tracemalloc: its result, seconds, and the peak
-    of memory allocated above what was already allocated."""
-    reset_peak()
-    before, _ = get_traced_memory()
-    start = perf_counter()
-    result = action()
-    seconds = perf_counter() - start
-    _, peak = get_traced_memory()
-    return result, seconds, peak - before
-
-
-def cost(module, name: str, args: tuple, take: int) -> dict:
-    """Time and traced peak memory to create the object and pull ``take`` items,
-    beside the same for a trivial generator of ours, in the same process."""
-    function = getattr(module, name)
-    # A first small call does one-time work (imports, caches) outside the measure.
-    pull(iter(function(10)), take)
-    start_tracing()
-    try:
-        _, baseline_seconds, baseline_peak = _traced(
-            lambda: pull(_trivial_range(args[0] if args else 0), take))
-        (value, got), seconds, peak = _traced(
-            lambda: (lambda v: (v, pull(iter(v), take)[0]))(function(*args)))
-    finally:
-        stop_tracing()
-    return {"items": jsonable(got), "seconds": seconds, "peak": peak,
-            "baseline_seconds": baseline_seconds, "baseline_peak": baseline_peak,
-            **describe(value)}
-
-
 def _trivial_range(n):
     num = 0
     while num < n:
@@ -110,16 +84,67 @@ def sizes(module, name: str, small: int, large: int) -> dict:
             "trivial": getsizeof(_trivial()), "type": type(b).__name__}
 
 
-def count_cost(module, name: str, n: int) -> dict:
-    """The value of ``name(n)`` and the traced peak memory of computing it."""
+def _parked(action) -> tuple[int, dict]:
+    """Run ``action()`` in a child forked now: (its pid, its result as JSON),
+    once the result is back.
+
+    A fresh process's peak resident memory (the kernel's VmHWM) starts at
+    what it holds when forked, so the child's peak tells what ``action``
+    needed. The child then waits, alive, until the worker is killed: the
+    supervisor reads that peak from /proc itself, where no code in the
+    student process can lower it (tracemalloc can be stopped, restarted or
+    fooled from inside)."""
+    read_fd, write_fd = _pipe()
+    hold_r, hold_w = _pipe()
+    pid = _fork()
+    if pid == 0:
+        try:
+            _close(read_fd)
+            try:
+                result = {"ok": action()}
+            except BaseException as exc:  # noqa: BLE001 - the student's error is reported
+                result = {"raised": {"type": type(exc).__name__, "message": short(str(exc))}}
+            _write_frame(write_fd, _dumps(result, default=repr).encode())
+            _close(write_fd)
+            while True:
+                _read(hold_r, 1)  # parked until the supervisor kills us
+        finally:
+            _exit(0)
+    _close(write_fd)
+    frame = _read_frame(read_fd)
+    _close(read_fd)
+    return pid, (_loads(frame) if frame else {"raised": {"type": "SystemExit",
+                                                          "message": "the process ended"}})
+
+
+def lazy_cost(module, name: str, args: tuple, take: int) -> dict:
+    """Create ``name(*args)`` and take ``take`` items in a fresh child, and a
+    trivial generator of ours in another: the supervisor reads both peaks
+    ("measured", "baseline" are their pids)."""
     function = getattr(module, name)
-    function(10)  # one-time work (imports, caches) outside the measure
-    start_tracing()
-    try:
-        value, _, peak = _traced(lambda: function(n))
-    finally:
-        stop_tracing()
-    return {"value": jsonable(value), "type": type(value).__name__, "peak": peak}
+    # A first small call does one-time work (imports, caches) before the forks.
+    pull(iter(function(10)), take)
+    n = args[0] if args else 0
+    baseline, _ = _parked(lambda: jsonable(pull(_trivial_range(n), take)[0]))
+
+    def measured():
+        value = function(*args)
+        got = pull(iter(value), take)[0]
+        return {"items": jsonable(got), **describe(value)}
+
+    pid, outcome = _parked(measured)
+    return {"measured": pid, "baseline": baseline, **outcome}
+
+
+def count_cost(module, name: str, n: int) -> dict:
+    """The value of ``name(n)``, computed in a fresh child whose peak memory
+    the supervisor reads ("measured"; "baseline": a child that does nothing)."""
+    function = getattr(module, name)
+    function(10)  # one-time work (imports, caches) before the forks
+    baseline, _ = _parked(lambda: None)
+    pid, outcome = _parked(lambda: (lambda v: {"value": jsonable(v),
+                                               "type": type(v).__name__})(function(n)))
+    return {"measured": pid, "baseline": baseline, **outcome}
 
 
 def take_pulls(module, n: int, limit: int, *, source) -> dict:

@@ -5,8 +5,10 @@ submission is, it cannot be removed. It denies the student's code the ways
 into the frames and objects of the code that observes it: ``sys._getframe``,
 ``sys._current_frames``, the ``tb_frame``/``gi_frame``/``cr_frame``/``ag_frame``
 attributes, ``gc``'s object walks, ``sys.settrace``/``setprofile``, ``ctypes``,
-new audit hooks, rewriting our functions and classes, and opening the
-per-process files of ``/proc`` that expose memory or file descriptors.
+new audit hooks, reading or rewriting the code and defaults of our functions
+and classes, installing Python signal handlers (a handler is handed the
+frame the main thread was in, whose ``f_back`` leads to ours), and opening
+the per-process files of ``/proc`` that expose memory or file descriptors.
 
 Who asked is decided by code object identity, never by file or module name
 (a submission can compile code under any file name): the code objects of our
@@ -28,6 +30,7 @@ import builtins
 import os
 import sys
 from _thread import get_ident as _get_ident
+from types import FunctionType, SimpleNamespace
 
 # Our own copy of the builtins, taken before any student code runs.
 __builtins__ = dict(vars(builtins))
@@ -38,6 +41,10 @@ DENIED = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "s
                     "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads",
                     "sys.addaudithook", "os.symlink", "os.link"})
 SETTERS = frozenset({"object.__setattr__", "object.__delattr__"})
+# What a function keeps that a submission must not read from ours: its code
+# and its defaults (our per-call instruments keep their records there).
+FUNCTION_INSIDES = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
+GUARDED = "advpy.guarded"  # the event our wrappers of unaudited functions raise
 # Per-process files of /proc that reveal nothing but numbers and names.
 SAFE_PROC = frozenset({"status", "stat", "statm", "cgroup", "mountinfo", "mounts", "cmdline",
                        "comm", "limits", "io", "sched", "schedstat", "cpuset", "oom_score",
@@ -60,7 +67,7 @@ CONSUMERS = (
 # Standard-library code that returns the frame it took: its caller decides.
 PASS_THROUGH = (("traceback", "walk_tb"), ("traceback", "walk_stack"),
                 ("traceback", "_walk_tb_with_full_positions"), ("logging", "<lambda>"),
-                ("inspect", "currentframe"))
+                ("inspect", "currentframe"), ("signal", "signal"))
 
 
 class Forbidden(RuntimeError):
@@ -181,11 +188,55 @@ def _proc_path_denied(path: str) -> bool:
         return True  # it passed through memory or descriptors on the way
 
 
+# -- wrappers of what Python does not audit -----------------------------------
+# Made with a globals dict of their own (``__globals__`` is readable without an
+# audit event) and everything they use in keyword defaults, which the hook
+# keeps the student from reading.
+def _signal_guarded(signalnum, handler, /, *, _real, _audit, _event, _type, _plain):
+    """_signal.signal: a callable handler only for our own code."""
+    if _type(handler) not in _plain:
+        _audit(_event, "signal.signal")
+    return _real(signalnum, handler)
+
+
+def _create_builtin_guarded(spec, /, *, _real, _audit, _event, _type, _str, _spec, _fresh):
+    """_imp.create_builtin: never a fresh _signal (with the real signal()) or _imp."""
+    name = spec.name  # read once, so a spec cannot answer differently later
+    if _type(name) is not _str or name in _fresh:
+        _audit(_event, "_imp.create_builtin")
+    return _real(_spec(name=name))
+
+
+def _isolated(function, **defaults):
+    """``function`` with a globals dict of its own and ``defaults`` bound."""
+    made = FunctionType(function.__code__, {"__builtins__": {}}, function.__name__)
+    made.__kwdefaults__ = defaults
+    return made
+
+
+WRAPPED = (_signal_guarded, _create_builtin_guarded)
+
+
+def shield() -> None:
+    """Put the guarded wrappers in place of the unaudited functions that can
+    hand frames to the student: signal handlers, and a fresh ``_signal``."""
+    import _imp
+    import _signal
+    import signal
+
+    _signal.signal = _isolated(
+        _signal_guarded, _real=_signal.signal, _audit=sys.audit, _event=GUARDED, _type=type,
+        _plain=(int, signal.Handlers))
+    _imp.create_builtin = _isolated(
+        _create_builtin_guarded, _real=_imp.create_builtin, _audit=sys.audit, _event=GUARDED,
+        _type=type, _str=str, _spec=SimpleNamespace, _fresh=frozenset({"_signal", "_imp"}))
+
+
 def make_hook(ours: list[str]):
     """The hook, with everything it needs bound now. ``ours`` names our
     modules (already imported): their code may do anything."""
     for name in ("collections", "typing", "enum", "dataclasses", "warnings", "logging",
-                 "traceback", "inspect", "multiprocessing.sharedctypes"):
+                 "traceback", "inspect", "multiprocessing.sharedctypes", "signal"):
         __import__(name)
     own = set()
     for name in ours:
@@ -202,6 +253,11 @@ def make_hook(ours: list[str]):
                                                      "extract")
                and "capture_locals" in c.co_varnames}
 
+    # The wrappers are looked through: whoever called them decides.
+    wrapped = {w.__code__ for w in WRAPPED}
+    own -= wrapped
+    passing |= wrapped
+    shielded = own | wrapped
     protected = _protected_ids(ours)
     busy: set = set()  # threads inside the hook (its own _getframe raises an event too)
 
@@ -213,18 +269,40 @@ def make_hook(ours: list[str]):
              _getframe=sys._getframe, _ident=_get_ident, _busy=busy,
              _forbidden=Forbidden, _isinstance=isinstance, _str=str, _bytes=bytes,
              _id=id, _denied_path=_proc_path_denied, _fspath=os.fspath,
-             _len=len):
-        if event in _frame_events:
+             _len=len, _shielded=frozenset(shielded), _insides=FUNCTION_INSIDES,
+             _guarded=GUARDED, _type=type, _function=FunctionType):
+        me = _ident()
+        if me in _busy:
+            return  # the hook's own _getframe and __code__ reads
+        if event in _frame_events or event == _guarded:
             frames = True
         elif event == "object.__getattr__":
-            if _len(args) < 2 or args[1] not in _frame_attrs:
+            if _len(args) < 2:
                 return
-            frames = True
+            if args[1] in _frame_attrs:
+                frames = True
+            elif args[1] in _insides and _type(args[0]) is _function:
+                _busy.add(me)
+                try:
+                    if args[0].__code__ not in _shielded:
+                        return
+                finally:
+                    _busy.discard(me)
+                frames = False
+            else:
+                return
         elif event in _denied or event.startswith("ctypes."):
             frames = False
         elif event in _setters:
             if _id(args[0]) not in _protected:
-                return
+                if _type(args[0]) is not _function:
+                    return
+                _busy.add(me)
+                try:
+                    if args[0].__code__ not in _shielded:
+                        return
+                finally:
+                    _busy.discard(me)
             frames = False
         elif event == "function.__new__":
             if args[0] not in _own:
@@ -245,9 +323,6 @@ def make_hook(ours: list[str]):
             frames = False
         else:
             return
-        me = _ident()
-        if me in _busy:
-            return  # the hook's own _getframe
         _busy.add(me)
         try:
             frame = _getframe(1)

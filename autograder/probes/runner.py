@@ -58,7 +58,7 @@ ITEM = __import__("struct").Struct(">Q")  # one item of the counting source
 SOURCE_ITEMS = 4096  # an "infinite" source holds this many (its pipe holds 64 KiB)
 ALL_SIGNALS = frozenset(signal.valid_signals())
 SIGNALS_MASK = sum(1 << (n - 1) for n in range(1, 32) if n not in (9, 19))
-_HOOK: list = []  # the audit hook, made once in the supervisor (see guard.py)
+_HOOK: list = []  # the audit hook and its shield, made once in the supervisor (see guard.py)
 
 RESULT_LIMIT = 1 << 20
 LOADED = b"\x00\x00\x00\x00"  # an empty frame: the submission has loaded
@@ -267,7 +267,12 @@ def _worker(config: dict, request: dict, pipes: dict, channel: tuple[int, int],
                                 _finish.__code__, _main_signals_blocked))
         # The key now lives in the signer thread only, out of the main thread's frames.
         if _HOOK:
-            sys.addaudithook(_HOOK[0])
+            hook, shield = _HOOK
+            # No Python signal handler of ours is left for asyncio & co. to
+            # replace (the guard lets the submission install none).
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            shield()
+            sys.addaudithook(hook)
         source = _source(pipes.get("source"))
         try:
             result = _run_probe(config, request, pipes["out"], pipes["go"], source)
@@ -375,10 +380,25 @@ def _stat(pid: int | str) -> dict | None:
             "threads": int(fields[17]), "state": fields[0].decode()}
 
 
+def _memory(pid: int | str) -> tuple[int | None, int | None]:
+    """A process's resident memory now and at its peak (VmRSS, VmHWM), in bytes."""
+    found = {}
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status.read().splitlines():
+                if line.startswith((b"VmRSS:", b"VmHWM:")):
+                    found[line[:5]] = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return found.get(b"VmRSS"), found.get(b"VmHWM")
+
+
 def _reading(pid: int) -> dict:
-    """The clock and the worker's own and reaped children's CPU, now."""
+    """The clock, the worker's own and reaped children's CPU, and its memory, now."""
     stat = _stat(pid) or {"cpu": 0.0, "children": 0.0}
-    return {"t": _monotonic(), "cpu": stat["cpu"], "children": stat["children"]}
+    rss, hwm = _memory(pid)
+    return {"t": _monotonic(), "cpu": stat["cpu"], "children": stat["children"],
+            "rss": rss, "hwm": hwm}
 
 
 def _others(worker: int) -> list[dict]:
@@ -400,8 +420,9 @@ def _others(worker: int) -> list[dict]:
     found = []
     for pid, stat in stats.items():
         if pid in mine or (_dropped and _uid_of(str(pid)) == _dropped[0]):
+            rss, hwm = _memory(pid)
             found.append({"pid": pid, "ppid": stat["ppid"], "cpu": stat["cpu"],
-                          "threads": stat["threads"]})
+                          "threads": stat["threads"], "rss": rss, "hwm": hwm})
     return found[:500]
 
 
@@ -550,8 +571,8 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
     if want:
         if around is not None:
             around["after"] = _around(request)
-        answer["evidence"] = {"go": go, "end": end, "live": live, "pulled": pulled,
-                              "around": around}
+        answer["evidence"] = {"pid": pid, "go": go, "end": end, "live": live,
+                              "pulled": pulled, "around": around}
         if pulled == -1:
             answer = {"status": "tampered", "elapsed": answer["elapsed"], "cpu": cpu}
     return answer
@@ -616,8 +637,8 @@ def main() -> None:
     from autograder.probes import guard
 
     # Made once here; each worker adds it before the submission loads.
-    _HOOK.append(guard.make_hook(sorted(n for n in sys.modules if n == "autograder"
-                                        or n.startswith("autograder."))))
+    _HOOK.extend((guard.make_hook(sorted(n for n in sys.modules if n == "autograder"
+                                         or n.startswith("autograder."))), guard.shield))
     _send(answer_fd, {"status": "ready"})  # no student code has run yet
     while True:
         frame = _read_frame(request_fd)

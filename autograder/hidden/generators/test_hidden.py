@@ -7,18 +7,41 @@ PYTEST_DONT_REWRITE: feedback is the assert message alone, never pytest's
 explanation (which would show a hidden test's expected answer).
 """
 
+from autograder.errors import StudentFailure
 from autograder.probes import generators as probe
 from autograder.testing import check
 
 HUGE = 10**18
 MEASURED = 10**5
-# Creating a lazy object and taking three items allocates a few hundred
-# bytes; building even the smallest list here allocates hundreds of KiB.
-MEMORY_ALLOWANCE = 64 * 1024
+# Memory is judged by the kernel: the peak resident memory (VmHWM) of a
+# process forked to make the call, beside one forked to run a trivial
+# generator, both read by the supervisor. Creating a lazy object and taking
+# three items adds nothing measurable; a list of a million numbers, ~36 MiB.
+MEMORY_N = 10**6
+MEMORY_ALLOWANCE = 4 * 1024 * 1024
 
 
-def _kib(size):
-    return f"{size / 1024:.0f} KiB"
+def _mib(size):
+    return f"{size / 1024**2:.1f} MiB"
+
+
+def _extra_memory(seen, what):
+    """How much more the measured process's peak memory was than the
+    baseline's, as the supervisor read them from /proc."""
+    if "raised" in seen.result:
+        error = seen.result["raised"]
+        raise StudentFailure(f"{what} raised {error['type']}: {error['message']}")
+    live = {p["pid"]: p for p in seen.evidence.get("live") or []}
+    worker = seen.evidence.get("pid")
+    measured, baseline = live.get(seen.result["measured"]), live.get(seen.result["baseline"])
+    if baseline is None or baseline["ppid"] != worker or baseline["hwm"] is None:
+        # Our own idle child, unreadable: this machine cannot measure memory.
+        raise RuntimeError("the grader could not read the peak memory of its own process")
+    if (measured is None or measured is baseline or measured["ppid"] != worker
+            or measured["hwm"] is None):
+        raise StudentFailure(f"{what}: the process that made the call was gone before the "
+                             "grader could read its memory; did your code end it?")
+    return measured["hwm"] - baseline["hwm"]
 
 
 # q1 ----------------------------------------------------------------------
@@ -26,6 +49,9 @@ def _kib(size):
 def test_mygenerator_stops(student):
     """mygenerator() stops after its third item and stays stopped"""
     seen = student.call(probe.items, "mygenerator", (), 10, what="list(mygenerator())")
+    # items is None when what it returned cannot be iterated at all
+    assert seen["items"] is not None, (
+        f"mygenerator() returned a {seen['type']}, which cannot be iterated")
     assert seen["stopped"] and len(seen["items"]) == 3, (
         f"it yielded {len(seen['items'])} items{'' if seen['stopped'] else ' and had not stopped'}")
     assert seen["after_stop"] == [], "next() on the finished generator gave another item"
@@ -78,13 +104,13 @@ def test_firstn_generator_iterator(student):
 
 @check("q3", weight=2, after="test_firstn_generator_values")
 def test_firstn_generator_memory(student):
-    """creating firstn_generator(100000) and taking 3 items allocates almost nothing"""
-    seen = student.call(probe.cost, "firstn_generator", (MEASURED,), 3,
-                        what=f"firstn_generator({MEASURED}) and taking 3 items")
-    extra = seen["peak"] - seen["baseline_peak"]
+    """creating firstn_generator(1000000) and taking 3 items allocates almost nothing"""
+    what = f"firstn_generator({MEMORY_N}) and taking 3 items"
+    extra = _extra_memory(student.observe(probe.lazy_cost, "firstn_generator", (MEMORY_N,), 3,
+                                          what=what), what)
     assert extra <= MEMORY_ALLOWANCE, (
-        f"called firstn_generator({MEASURED}) and took 3 items: that allocated "
-        f"{_kib(seen['peak'])} (a lazy generator needs well under {_kib(MEMORY_ALLOWANCE)}). "
+        f"called firstn_generator({MEMORY_N}) and took 3 items: the process's peak memory "
+        f"grew by {_mib(extra)} (a lazy generator needs well under {_mib(MEMORY_ALLOWANCE)}). "
         "Yield each number as you compute it instead of building a list first.")
 
 
@@ -127,12 +153,13 @@ def test_evens_edges(student):
 
 @check("q4", after="test_evens_values")
 def test_evens_memory(student):
-    """creating evens(100000) and taking 3 items allocates almost nothing"""
-    seen = student.call(probe.cost, "evens", (MEASURED,), 3,
-                        what=f"evens({MEASURED}) and taking 3 items")
-    extra = seen["peak"] - seen["baseline_peak"]
+    """creating evens(1000000) and taking 3 items allocates almost nothing"""
+    what = f"evens({MEMORY_N}) and taking 3 items"
+    extra = _extra_memory(student.observe(probe.lazy_cost, "evens", (MEMORY_N,), 3, what=what),
+                          what)
     assert extra <= MEMORY_ALLOWANCE, (
-        f"called evens({MEASURED}) and took 3 items: that allocated {_kib(seen['peak'])}. "
+        f"called evens({MEMORY_N}) and took 3 items: the process's peak memory grew by "
+        f"{_mib(extra)}. "
         "A generator expression allocates nothing up front, but only if it loops over "
         "something lazy (a range), not over a list you build first.")
 
@@ -167,11 +194,12 @@ def test_count_evens_values(student):
 
 @check("q5", weight=2, after="test_count_evens_ten")
 def test_count_evens_memory(student):
-    """count_evens(200000) builds no list of the even numbers"""
-    n = 200_000
-    seen = student.call(probe.count_cost, "count_evens", n, what=f"count_evens({n})")
-    assert seen["peak"] <= MEMORY_ALLOWANCE, (
-        f"called count_evens({n}): it allocated {_kib(seen['peak'])} at its peak. Count as "
+    """count_evens(2000000) builds no list of the even numbers"""
+    n = 2 * MEMORY_N
+    what = f"count_evens({n})"
+    extra = _extra_memory(student.observe(probe.count_cost, "count_evens", n, what=what), what)
+    assert extra <= MEMORY_ALLOWANCE, (
+        f"called count_evens({n}): the process's peak memory grew by {_mib(extra)}. Count as "
         "you go (sum over a generator expression, or arithmetic) instead of building a list.")
 
 
