@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.errors import ChannelBroken
-from autograder.probes import wire
+from autograder.probes import procfs, wire
 from autograder.sandbox import Launch
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +76,9 @@ class StudentProcess:
     """One submission's supervisor process; each ``call`` runs in a fresh fork of it."""
 
     def __init__(self, module_path: Path, module_name: str, limits: Limits | None = None,
-                 launch: Launch | None = None) -> None:
+                 launch: Launch | None = None, *, guard: bool = True) -> None:
         self.module_path = Path(module_path)
+        self.guard = guard
         self.module_name = module_name
         self.limits = limits or Limits()
         self.launch = launch or Launch(prefix=[], package_root=str(PACKAGE_ROOT),
@@ -116,7 +117,7 @@ class StudentProcess:
         config = {"path": launch.module_path, "module": self.module_name, "uid": launch.uid,
                   "memory": limits.memory, "processes": limits.processes, "cpu": limits.cpu,
                   "file_size": limits.file_size, "load_timeout": limits.load_timeout,
-                  "preload": PROBE_MODULES}
+                  "preload": PROBE_MODULES, "guard": self.guard}
         wire.write_frame(self._request_fd, _pickle(config))
         ready, _, _ = select.select([self._answer_fd], [], [], 30)
         frame = wire.read_frame(self._answer_fd) if ready else None
@@ -155,7 +156,7 @@ class StudentProcess:
             if isinstance(answer.get("cpu"), (int, float)):
                 self.cpu_used += max(0.0, float(answer["cpu"]))
             return answer
-        except (OSError, ValueError, wire.FrameTooLarge) as exc:
+        except (OSError, ValueError, RecursionError, wire.FrameTooLarge) as exc:
             self.close()
             raise ChannelBroken(str(exc)) from exc
         except ChannelBroken:
@@ -197,17 +198,10 @@ def _pickle(obj) -> bytes:
 def _processes(match) -> list[int]:
     """Live (not zombie) processes whose /proc/PID/status fields satisfy ``match``."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status", "rb") as status:
-                fields = dict(line.split(b":", 1) for line in status.read().splitlines()
-                              if b":" in line)
-        except OSError:
-            continue
-        if not fields.get(b"State", b"").strip().startswith(b"Z") and match(fields):
-            found.append(int(entry))
+    for pid in procfs.pids():
+        fields = procfs.status(pid)
+        if fields and not fields.get(b"State", b"").strip().startswith(b"Z") and match(fields):
+            found.append(pid)
     return found
 
 

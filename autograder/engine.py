@@ -41,6 +41,9 @@ class Settings:
     # A folder of tests to run instead of the assignment's hidden tests (the
     # project's own tests use it to grade against a course of their making).
     hidden_tests: Path | None = None
+    # The audit hook in each worker (see probes/guard.py). Off only in the
+    # benchmark that measures what it costs: without it nothing is trusted.
+    guard: bool = True
 
 
 @dataclass
@@ -264,7 +267,8 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
             reason = f"{GRADER_ERROR}: the sandbox could not be set up ({exc})"
             return _without_tests(result, assignment, [reason], "error", started)
         result.sandbox = box.name
-        process = StudentProcess(module_file, assignment.slug, settings.limits, launch)
+        process = StudentProcess(module_file, assignment.slug, settings.limits, launch,
+                                 guard=settings.guard)
         plugin = GradingPlugin(sub, assignment, process, settings)
         try:
             code = pytest.main(pytest_args(assignment, settings.public_only,

@@ -32,9 +32,10 @@ from typing_extensions import NotRequired, TypedDict
 from autograder.errors import StudentFailure
 
 __all__ = [
-    "CONFIG", "ByArguments", "Count", "Error", "ExitCode", "Instant", "Json", "Name",
-    "NotRequired", "Pid", "Seconds", "Signal", "Size", "Text", "TypedDict", "check_answer",
-    "keyed", "listof", "per_case", "read", "row", "unreadable",
+    "CONFIG", "ByArguments", "Count", "Error", "Evidence", "ExitCode", "Instant", "Json",
+    "Name", "NotRequired", "Pid", "Seconds", "Signal", "Size", "Text", "TypedDict",
+    "check_answer", "check_evidence", "keyed", "listof", "per_case", "read", "row",
+    "unreadable",
 ]
 
 CONFIG = ConfigDict(strict=True, allow_inf_nan=False)
@@ -121,8 +122,8 @@ class ByArguments:
 
 # -- the answer around the result ------------------------------------------
 # The worker writes ok and raised answers (the student's code can reach that
-# pipe), the supervisor the others. Fields added later (evidence, cpu) are
-# the grader's own business and pass unchecked here.
+# pipe), the supervisor the others. Fields added later pass unchecked here:
+# the evidence has its own check (check_evidence), cpu is the grader's own.
 class _Answer(TypedDict):
     status: Name
 
@@ -151,6 +152,54 @@ class _Died(_Answer):
 
 ANSWERS: dict[str, Any] = {"ok": _Ok, "raised": _Raised, "timeout": _TimedOut,
                            "load-timeout": _LoadTimedOut, "died": _Died}
+
+
+# -- the supervisor's evidence (probes/runner.py, run_in_fork) -------------------
+# The supervisor runs in the sandbox beside the student's code, so what it
+# writes is checked like the answer it comes with.
+CpuSeconds = Annotated[float, Ge(0), Le(1e9)]  # a process's CPU time, as the kernel counts it
+
+
+class Reading(TypedDict):
+    """The supervisor's clock and the worker's CPU (its own and its reaped
+    children's), at "go" or at the "end" of a call."""
+
+    t: Instant
+    cpu: CpuSeconds
+    children: CpuSeconds
+    # bytes: resident now, and the peak since "go" (VmHWM); None when the
+    # kernel does not say; absent in answers written before they were added
+    rss: NotRequired[Size | None]
+    hwm: NotRequired[Size | None]
+
+
+class Live(TypedDict):
+    """Another live process of the submission, at the end of the call."""
+
+    pid: Pid
+    ppid: Annotated[int, Ge(0), Le(2**22)]  # 0 for a parent outside the pid namespace
+    cpu: CpuSeconds
+    threads: Count
+    rss: NotRequired[Size | None]  # as in a Reading (hwm: its peak since it started)
+    hwm: NotRequired[Size | None]
+
+
+class Around(TypedDict):
+    """The grader's calibration, run by the supervisor before and after the worker."""
+
+    before: Json
+    after: NotRequired[Json]
+
+
+class Evidence(TypedDict):
+    """What the supervisor saw of one call (``Student.observe``)."""
+
+    pid: NotRequired[Pid | None]  # the worker's
+    go: Reading | None
+    end: Reading | None
+    live: listof(Live, 500) | None
+    pulled: Annotated[int, Ge(-1), Le(10**12)] | None  # -1: the source was tampered with
+    around: Around | None
 
 
 # -- the check ---------------------------------------------------------------
@@ -196,3 +245,30 @@ def check_answer(answer: object, shape: Any, what: str) -> dict:
     if head["status"] != "ok":
         return answer
     return {**answer, "result": read(shape, answer["result"], what)}
+
+
+@lru_cache(maxsize=64)
+def _around(shape: Any) -> Any:
+    return TypedDict("Around", {"before": shape, "after": NotRequired[shape]})
+
+
+def check_evidence(evidence: object, what: str, around: Any = Json) -> dict:
+    """The evidence of an answer (``Evidence``), its extra keys dropped and the
+    keys added later (``pid``; ``rss`` and ``hwm`` of the readings and of the
+    live processes) set to None where missing; StudentFailure when it does
+    not fit. ``around`` is the shape the calibration promises (see
+    ``autograder.judges``), when the caller knows it."""
+    checked = read(Evidence, evidence, what)
+    if checked["around"] is not None and around is not Json:
+        checked["around"] = read(_around(around), checked["around"], what)
+    checked.setdefault("pid", None)
+    for key in ("go", "end"):
+        if checked[key] is not None:
+            checked[key] = _with_memory(checked[key])
+    if checked["live"] is not None:
+        checked["live"] = [_with_memory(entry) for entry in checked["live"]]
+    return checked
+
+
+def _with_memory(reading: dict) -> dict:
+    return {**reading, "rss": reading.get("rss"), "hwm": reading.get("hwm")}

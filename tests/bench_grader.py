@@ -5,9 +5,13 @@
 Prints a table: median and best wall time of `advpy grade FILE --format json`
 (a fresh process each run, as an instructor runs it), the grader's peak
 memory (max RSS of the `advpy` process; the student processes are separate),
-and the sandbox's cost: the same in-process grading with `--sandbox none`
-against bubblewrap. Targets: at most 1.0 s wall, 150 MB, and 50 ms for the
-sandbox.
+the sandbox's cost: the same in-process grading with `--sandbox none`
+against bubblewrap, and what the trust of issue 9 costs on each assignment's
+reference: grading with the audit hook against without it (runs
+interleaved), plus the supervisor's own time on outside evidence (clock and
+/proc readings, live processes, calibration runs), which it reports per call.
+Targets: at most 1.0 s wall, 150 MB, 50 ms for the sandbox, and 10% for the
+hook and the evidence together.
 """
 
 from __future__ import annotations
@@ -56,6 +60,38 @@ def in_process(path: Path, sandbox: str, runs: int) -> list[float]:
     return times
 
 
+def trust_cost(slug: str, runs: int) -> tuple[float, float, float]:
+    """Median seconds grading ``slug``'s reference with the audit hook and
+    without it, and the median supervisor seconds spent on evidence."""
+    from autograder import api, child
+    from autograder.engine import Settings
+
+    path = ROOT / "solutions" / slug / f"{slug}.py"
+    spent: list[float] = []
+    real_call = child.StudentProcess.call
+
+    def counting_call(self, *args, **kwargs):  # the benchmark's own instrument
+        answer = real_call(self, *args, **kwargs)
+        spent[-1] += float(answer.get("evidence_seconds", 0.0))
+        return answer
+
+    child.StudentProcess.call = counting_call
+    guarded, bare, evidence = [], [], []
+    try:
+        api.grade([path], assignment=slug)  # warm imports
+        for _ in range(runs):
+            for guard, times in ((True, guarded), (False, bare)):
+                spent.append(0.0)
+                start = time.perf_counter()
+                api.grade([path], assignment=slug, settings=Settings(guard=guard))
+                times.append(time.perf_counter() - start)
+                if guard:
+                    evidence.append(spent[-1])
+    finally:
+        child.StudentProcess.call = real_call
+    return statistics.median(guarded), statistics.median(bare), statistics.median(evidence)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -82,6 +118,18 @@ def main() -> None:
     overhead.add_row("difference", f"{(medians['bubblewrap'] - medians['none']) * 1000:+.0f} ms",
                      "")
     console.print(overhead)
+
+    trust = Table(title="what the audit hook and the outside evidence cost (reference, "
+                        "in-process, bubblewrap)")
+    for column in ("assignment", "with hook s", "without s", "hook", "evidence s", "evidence",
+                   "together"):
+        trust.add_column(column, justify="right")
+    for slug in ("generators", "threads", "processes"):
+        guarded, bare, evidence = trust_cost(slug, max(3, args.runs // 2))
+        hook = (guarded - bare) / bare
+        trust.add_row(slug, f"{guarded:.2f}", f"{bare:.2f}", f"{hook:+.1%}", f"{evidence:.3f}",
+                      f"{evidence / guarded:.1%}", f"{hook + evidence / guarded:+.1%}")
+    console.print(trust)
 
 
 if __name__ == "__main__":

@@ -172,10 +172,29 @@ def values(shape: Any, extreme: bool = False, metadata: tuple = (),
                 return plain
             return st.one_of(st.sampled_from([json.loads(v) for v in given[key]]), plain)
 
-        return st.fixed_dictionaries({k: field(k) for k in sorted(shape.__required_keys__)},
-                                     optional={k: field(k) for k in
-                                               sorted(shape.__optional_keys__)})
+        drawn = st.fixed_dictionaries({k: field(k) for k in sorted(shape.__required_keys__)},
+                                      optional={k: field(k) for k in
+                                                sorted(shape.__optional_keys__)})
+        if check is None:
+            return drawn
+        aligned = getattr(check, "aligned", ())
+        if aligned:  # lists that line up (one type per chunk): cut them to the shortest
+            drawn = drawn.map(lambda seen: _cut(seen, aligned))
+        return drawn.filter(lambda seen: _passes(check, seen))
     raise TypeError(f"no strategy for the shape {shape!r}")
+
+
+def _cut(seen: dict, aligned: tuple) -> dict:
+    shortest = min(len(seen[key]) for key in aligned)
+    return {**seen, **{key: seen[key][:shortest] for key in aligned}}
+
+
+def _passes(check, seen: dict) -> bool:
+    try:
+        check(seen)
+    except ValueError:
+        return False
+    return True
 
 
 def hints_of(test) -> tuple:
@@ -247,13 +266,36 @@ def answers(shape: Any, hints: tuple = ()) -> st.SearchStrategy:
     )
 
 
-def _evidence(data: st.DataObject, options: dict) -> dict:
-    """What the supervisor adds (trusted, so plausible; see probes/runner.py)."""
+def _pid_in(result: object, key: str) -> int | None:
+    pid = result.get(key) if isinstance(result, dict) else None
+    return pid if type(pid) is int and 1 <= pid <= 2**22 else None
+
+
+def _evidence(data: st.DataObject, options: dict, answer: dict) -> dict:
+    """What the supervisor adds (plausible, as probes/runner.py writes it)."""
     moment = st.floats(0, 1e6)
-    reading = st.fixed_dictionaries({"t": moment, "cpu": moment, "children": moment})
-    live = st.lists(st.fixed_dictionaries({"pid": st.integers(1, 2**22),
-                                           "ppid": st.integers(1, 2**22), "cpu": moment,
-                                           "threads": st.integers(1, 100)}), max_size=4)
+    memory = st.none() | st.integers(0, 2**40)
+    reading = st.fixed_dictionaries({"t": moment, "cpu": moment, "children": moment,
+                                     "rss": memory, "hwm": memory})
+
+    def process(pid: st.SearchStrategy, ppid: st.SearchStrategy,
+                peak: st.SearchStrategy = memory) -> st.SearchStrategy:
+        return st.fixed_dictionaries({"pid": pid, "ppid": ppid, "cpu": moment,
+                                      "threads": st.integers(1, 100), "rss": memory,
+                                      "hwm": peak})
+
+    worker = data.draw(st.integers(1, 2**22))
+    live = data.draw(st.lists(process(st.integers(1, 2**22), st.integers(1, 2**22)),
+                              max_size=4))
+    # The children a probe parks for the supervisor to read (probes/generators.py,
+    # _parked): ours (the baseline) is there, with its peak; the measured one
+    # the student's code may have ended.
+    result = answer.get("result") if answer.get("status") == "ok" else None
+    for key, ours in (("baseline", True), ("measured", False)):
+        pid = _pid_in(result, key)
+        if pid is not None and (ours or data.draw(st.booleans())):
+            peak = st.integers(0, 2**40) if ours else memory
+            live.append(data.draw(process(st.just(pid), st.just(worker), peak)))
     pulled = st.none() if options.get("source") is None else st.integers(0, 10**6)
     around = None
     if options.get("around"):
@@ -263,8 +305,8 @@ def _evidence(data: st.DataObject, options: dict) -> dict:
         around = data.draw(st.fixed_dictionaries({"before": values(shape),
                                                   "after": values(shape)}))
     return data.draw(st.fixed_dictionaries(
-        {"go": reading, "end": reading, "live": live, "pulled": pulled,
-         "around": st.just(around)}))
+        {"pid": st.just(worker), "go": reading, "end": reading, "live": st.just(live),
+         "pulled": pulled, "around": st.just(around)}))
 
 
 class FakeProcess:
@@ -287,7 +329,7 @@ class FakeProcess:
         answer = self.data.draw(answers(shape, self.hints),
                                 label=f"{probe.__name__}{args!r}"[:200])
         if (options or {}).get("evidence"):
-            answer = {**answer, "evidence": _evidence(self.data, options)}
+            answer = {**answer, "evidence": _evidence(self.data, options, answer)}
         return answer
 
 
@@ -426,6 +468,114 @@ def test_a_probe_without_a_shape_is_a_grader_error():
 
     with pytest.raises(judges.NoShape):
         Student(FakeProcess(None), "student.py", 1.0).call(probe, what="a probe")
+
+
+# -- the supervisor's evidence ----------------------------------------------------------
+def _filled(evidence: dict) -> dict:
+    """``evidence`` as check_evidence gives it back: pid, and rss and hwm in
+    each reading and live process."""
+    def memory(reading: dict) -> dict:
+        return {"rss": None, "hwm": None, **reading}
+
+    filled = {"pid": None, **evidence, **{key: memory(evidence[key]) for key in ("go", "end")
+                                          if evidence[key] is not None}}
+    if evidence["live"] is not None:
+        filled["live"] = [memory(entry) for entry in evidence["live"]]
+    return filled
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.one_of(values(shapes.Evidence), values(shapes.Evidence, extreme=True)))
+def test_evidence_of_its_shape_is_read_as_it_is(evidence):
+    assert shapes.check_evidence({**evidence, "extra": [1]}, "f()") == _filled(evidence)
+
+
+@settings(max_examples=100, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.one_of(values(shapes.Evidence).flatmap(spoiled), json_values(),
+                 st.just(float("nan"))))
+def test_any_evidence_is_read_or_fails_the_test(evidence):
+    try:
+        checked = shapes.check_evidence(evidence, "f()")
+    except AssertionError as exc:  # StudentFailure, and no other exception
+        assert str(exc).startswith("f(): the grader could not read what your code produced (")
+    else:
+        assert set(checked) == {"pid", "go", "end", "live", "pulled", "around"}
+
+
+def _good_evidence() -> dict:
+    reading = {"t": 12.5, "cpu": 0.25, "children": 0.0}
+    return {"pid": 40, "go": reading, "end": {**reading, "t": 13.0, "rss": 2**20, "hwm": 2**21},
+            "live": [{"pid": 41, "ppid": 40, "cpu": 0.1, "threads": 1}], "pulled": 3,
+            "around": {"before": {"values": [1]}, "after": {"values": [1]}}}
+
+
+def _spoil(path: tuple, value: object) -> dict:
+    evidence = json.loads(json.dumps(_good_evidence()))
+    inner = evidence
+    for key in path[:-1]:
+        inner = inner[key]
+    inner[path[-1]] = value
+    return evidence
+
+
+@pytest.mark.parametrize("bad", [
+    None, [], "evidence", {},
+    {key: value for key, value in _good_evidence().items() if key != "pulled"},
+    _spoil(("go",), []),
+    _spoil(("go", "t"), float("nan")),
+    _spoil(("end", "cpu"), float("inf")),
+    _spoil(("end", "cpu"), -0.5),
+    _spoil(("go", "children"), "0.1"),
+    _spoil(("go", "rss"), -1),
+    _spoil(("end", "hwm"), 2**60),
+    _spoil(("end", "hwm"), 1.5),
+    _spoil(("live",), [{"pid": 41, "ppid": 40, "cpu": 0.1, "threads": 1}] * 501),
+    _spoil(("live",), {"pid": 41}),
+    _spoil(("live", 0, "pid"), 0),
+    _spoil(("live", 0, "pid"), True),
+    _spoil(("live", 0, "ppid"), -1),
+    _spoil(("live", 0, "threads"), 10**400),
+    _spoil(("live", 0, "hwm"), "36 MiB"),
+    _spoil(("pid",), 0),
+    _spoil(("pulled",), -2),
+    _spoil(("pulled",), False),
+    _spoil(("pulled",), 3.0),
+    _spoil(("around",), {"after": 1}),
+    _spoil(("around", "before"), [float("nan")]),
+])
+def test_evidence_that_does_not_fit_fails_the_test(bad):
+    with pytest.raises(AssertionError) as raised:
+        shapes.check_evidence(bad, "f(3)")
+    message = str(raised.value)
+    assert message.startswith("f(3): the grader could not read what your code produced (")
+    assert len(message) < 300
+
+
+def test_evidence_is_read_without_extra_keys_and_with_rss_and_hwm():
+    evidence = _good_evidence()
+    evidence["live"][0]["children"] = 1.0
+    checked = shapes.check_evidence({**evidence, "signed": "x"}, "f")
+    assert checked["go"] == {"t": 12.5, "cpu": 0.25, "children": 0.0, "rss": None, "hwm": None}
+    assert checked["end"]["hwm"] == 2**21 and checked["live"][0] == {
+        "pid": 41, "ppid": 40, "cpu": 0.1, "threads": 1, "rss": None, "hwm": None}
+    assert "signed" not in checked
+    older = {key: value for key, value in evidence.items() if key != "pid"}
+    assert shapes.check_evidence({**older, "go": None, "live": None, "pulled": None,
+                                  "around": None}, "f") == {
+        "pid": None, "go": None, "end": checked["end"], "live": None, "pulled": None,
+        "around": None}
+
+
+def test_evidence_around_a_call_is_checked_against_the_calibration():
+    pair = shapes.row(shapes.Seconds, shapes.Seconds)
+    evidence = _spoil(("around",), {"before": [1, 2.5], "after": [0.5, 1]})
+    assert shapes.check_evidence(evidence, "f", around=pair)["around"] == {
+        "before": [1.0, 2.5], "after": [0.5, 1.0]}
+    for around in ({"before": [1, 2.5], "after": [0.5]}, {"before": "fast"}):
+        with pytest.raises(AssertionError):
+            shapes.check_evidence(_spoil(("around",), around), "f", around=pair)
 
 
 @pytest.mark.parametrize("test", TESTS)

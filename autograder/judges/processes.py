@@ -35,6 +35,7 @@ from autograder.shapes import (
     listof,
     per_case,
     row,
+    unreadable,
 )
 
 MOST = 10_000  # no probe hands more items than this to the student's code
@@ -195,19 +196,28 @@ def shown(seen: dict) -> str:
 
 
 # -- the evidence of a call (written by the supervisor, never by the student) ------------
+def _reading(evidence: dict, key: str) -> dict:
+    # The supervisor takes both readings for every call it answers; shapes
+    # allow None, so one missing is a sandbox tampered with, not our bug.
+    reading = evidence.get(key)
+    if reading is None:
+        raise unreadable("the call", f"the supervisor's {key!r} reading is missing")
+    return reading
+
+
 def window(evidence: dict) -> float:
     """Wall seconds from the probe's start to its answer."""
-    return evidence["end"]["t"] - evidence["go"]["t"]
+    return _reading(evidence, "end")["t"] - _reading(evidence, "go")["t"]
 
 
 def caller_cpu(evidence: dict) -> float:
     """CPU seconds the calling process (the worker, all its threads) used meanwhile."""
-    return evidence["end"]["cpu"] - evidence["go"]["cpu"]
+    return _reading(evidence, "end")["cpu"] - _reading(evidence, "go")["cpu"]
 
 
 def children_cpu(evidence: dict) -> float:
     """CPU seconds of the worker's descendants that it reaped meanwhile."""
-    return evidence["end"]["children"] - evidence["go"]["children"]
+    return _reading(evidence, "end")["children"] - _reading(evidence, "go")["children"]
 
 
 def live_pids(evidence: dict) -> set[int]:
@@ -341,7 +351,10 @@ def map_run(seen, items: list[list], workers: int, fastest: float = math.inf) ->
     more never lets a serial run pass: a run is judged only when what it is
     allowed is clearly less than the serial time (``decidable``)."""
     evidence = seen.evidence
-    before, after = evidence["around"]["before"], evidence["around"]["after"]
+    around = evidence.get("around") or {}
+    if "before" not in around or "after" not in around:  # asked for, so a tampered sandbox
+        raise unreadable("the call", "the grader's calibration runs are missing")
+    before, after = around["before"], around["after"]
     if before["values"] != after["values"]:
         raise RuntimeError("the grader's two calibration runs computed different values")
     for item, first, second in zip(items, before["cpu"], after["cpu"], strict=True):

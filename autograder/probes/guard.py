@@ -342,8 +342,11 @@ def make_hook(ours: list[str]):
                 break
         finally:
             _busy.discard(me)
+        used = args[0] if event == _guarded and args else event
+        if used == "signal.signal":
+            used = "signal.signal with a handler function"
         raise _forbidden(
-            f"advpy: submissions may not use {event} (the grader blocks what could read or "
+            f"advpy: submissions may not use {used} (the grader blocks what could read or "
             "change how a submission is graded); remove it from your code.")
 
     return hook

@@ -28,7 +28,7 @@ import sys
 import time
 import traceback
 
-from autograder.probes import wire
+from autograder.probes import procfs, wire
 
 # Our own copy of the builtins, taken before any student code runs: a
 # submission that patches builtins (len, isinstance, ...) does not reach us.
@@ -219,8 +219,6 @@ def _main_signals_blocked(*, _open=open, _pid=os.getpid) -> bool:
     return False
 
 
-
-
 def _finish(answer: dict, wake_w: int, done_r: int, *, _encode=_encode, _write=os.write,
             _read=os.read, _block=_signal.pthread_sigmask, _all=ALL_SIGNALS,
             _exit=os._exit) -> None:
@@ -238,6 +236,10 @@ def _finish(answer: dict, wake_w: int, done_r: int, *, _encode=_encode, _write=o
         _write(wake_w, b"s")
         _read(done_r, 1)
         payload = None
+    # Stay, with whatever we started, until the supervisor has read its
+    # evidence and kills us: exiting would give our children another parent.
+    while _read(done_r, 1):
+        pass
     _exit(0)
 
 
@@ -266,7 +268,7 @@ def _worker(config: dict, request: dict, pipes: dict, channel: tuple[int, int],
         _start_thread(_signer, (wake_r, done_w, pipes["out"], secret.pop(), _get_ident(),
                                 _finish.__code__, _main_signals_blocked))
         # The key now lives in the signer thread only, out of the main thread's frames.
-        if _HOOK:
+        if _HOOK and config.get("guard", True):
             hook, shield = _HOOK
             # No Python signal handler of ours is left for asyncio & co. to
             # replace (the guard lets the submission install none).
@@ -316,24 +318,13 @@ def _set_dumpable(flag: bool) -> None:
 _dropped = []  # set once by _confine: whether this process runs as the sandbox's own uid
 
 
-def _uid_of(pid: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status.read().splitlines():
-                if line.startswith(b"Uid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 def _count_processes() -> int:
     """How many other processes run as the sandbox uid (a fork bomb's size)."""
     if not _dropped:
         return 0
-    me = str(os.getpid())
-    return sum(1 for entry in os.listdir("/proc")
-               if entry.isdigit() and entry != me and _uid_of(entry) == _dropped[0])
+    me = os.getpid()
+    return sum(1 for pid in procfs.pids()
+               if pid != me and procfs.number(procfs.status(pid), b"Uid") == _dropped[0])
 
 
 def _kill_strays() -> None:
@@ -365,40 +356,13 @@ def _reap(pid: int) -> tuple[int | None, int | None, float]:
     return os.WEXITSTATUS(status), None, cpu
 
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int | str) -> dict | None:
-    """What the kernel says of a process: parent, CPU seconds, threads."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return {"ppid": int(fields[1]), "cpu": (int(fields[11]) + int(fields[12])) / TICK,
-            "children": (int(fields[13]) + int(fields[14])) / TICK,
-            "threads": int(fields[17]), "state": fields[0].decode()}
-
-
-def _memory(pid: int | str) -> tuple[int | None, int | None]:
-    """A process's resident memory now and at its peak (VmRSS, VmHWM), in bytes."""
-    found = {}
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status.read().splitlines():
-                if line.startswith((b"VmRSS:", b"VmHWM:")):
-                    found[line[:5]] = int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return found.get(b"VmRSS"), found.get(b"VmHWM")
-
-
 def _reading(pid: int) -> dict:
     """The clock, the worker's own and reaped children's CPU, and its memory, now."""
-    stat = _stat(pid) or {"cpu": 0.0, "children": 0.0}
-    rss, hwm = _memory(pid)
+    stat = procfs.stat(pid) or {"cpu": 0.0, "children": 0.0}
+    fields = procfs.status(pid)
     return {"t": _monotonic(), "cpu": stat["cpu"], "children": stat["children"],
-            "rss": rss, "hwm": hwm}
+            "rss": procfs.number(fields, b"VmRSS", 1024),
+            "hwm": procfs.number(fields, b"VmHWM", 1024)}
 
 
 def _others(worker: int) -> list[dict]:
@@ -406,11 +370,11 @@ def _others(worker: int) -> list[dict]:
     descendants), with the CPU it used: read before strays are killed."""
     me = os.getpid()
     stats = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in (me, worker):
-            stat = _stat(entry)
+    for pid in procfs.pids():
+        if pid not in (me, worker):
+            stat = procfs.stat(pid)
             if stat is not None:
-                stats[int(entry)] = stat
+                stats[pid] = stat
     mine = {worker}
     for _ in range(len(stats)):
         grown = {pid for pid, stat in stats.items() if stat["ppid"] in mine} - mine
@@ -419,10 +383,12 @@ def _others(worker: int) -> list[dict]:
         mine |= grown
     found = []
     for pid, stat in stats.items():
-        if pid in mine or (_dropped and _uid_of(str(pid)) == _dropped[0]):
-            rss, hwm = _memory(pid)
+        fields = procfs.status(pid) if pid in mine or _dropped else None
+        if pid in mine or (fields and procfs.number(fields, b"Uid") == _dropped[0]):
             found.append({"pid": pid, "ppid": stat["ppid"], "cpu": stat["cpu"],
-                          "threads": stat["threads"], "rss": rss, "hwm": hwm})
+                          "threads": stat["threads"],
+                          "rss": procfs.number(fields, b"VmRSS", 1024),
+                          "hwm": procfs.number(fields, b"VmHWM", 1024)})
     return found[:500]
 
 
@@ -490,7 +456,9 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
     live processes, the source's pulls, and a calibration run around it.
     """
     want = bool(request.get("evidence"))
+    spent = _monotonic()  # the supervisor's own time on evidence, for the benchmark
     around = {"before": _around(request)} if request.get("around") else None
+    spent = _monotonic() - spent
     read_fd, write_fd = os.pipe()
     go_r, go_w = os.pipe()
     source = _source_pipe(request)
@@ -535,7 +503,9 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
             if not buffer.startswith(LOADED):
                 phase = "done"  # something other than our worker wrote first
                 break
+            spent -= _monotonic()
             go = _reading(pid) if want else None
+            spent += _monotonic()
             try:
                 os.write(go_w, b"g")
             except OSError:
@@ -555,8 +525,10 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
             phase = "done"
             break
     if want:
+        spent -= _monotonic()
         end = _reading(pid)
         live = _others(pid)
+        spent += _monotonic()
     os.close(read_fd)
     os.close(go_w)
     finished = _monotonic()
@@ -570,7 +542,10 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
     pulled = _pulled(source)
     if want:
         if around is not None:
+            spent -= _monotonic()
             around["after"] = _around(request)
+            spent += _monotonic()
+        answer["evidence_seconds"] = spent
         answer["evidence"] = {"pid": pid, "go": go, "end": end, "live": live,
                               "pulled": pulled, "around": around}
         if pulled == -1:
@@ -603,6 +578,10 @@ def _judge_buffer(buffer: bytes, phase: str, loaded_at, marker_expected: bool, k
                     answer = _loads(payload)
                 except ValueError:
                     answer = None
+                except RecursionError:  # signed, so ours: a result nested too deep
+                    return {"status": "raised", "error": {
+                        "type": "ValueError", "message": "the result was nested too deeply "
+                        "to report", "where": None}}
     if isinstance(answer, dict) and isinstance(answer.get("status"), str):
         return answer
     if not buffer:
