@@ -112,28 +112,39 @@ class Student:
 
     def observe(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
                 source: int | None = None, around: tuple | None = None,
-                memory_budget: int | None = None, **kwargs: Any) -> Seen:
+                **kwargs: Any) -> Seen:
         """Like ``call``, with the evidence the student's code cannot write: the
         supervisor's clock and the kernel's CPU counters when the probe starts
         ("go") and when its answer arrives ("end"), the other live processes
-        ("live"), the items taken from a counting source (``source``: N items,
-        or -1 for endless; the probe gets it as its ``source`` argument),
+        ("live", with each one's parent, CPU and peak memory), the items
+        taken from a counting source (``source``: N items, or -1 for endless;
+        the probe gets it as its ``source`` argument), and
         ``around=(function, args)`` run by the supervisor before and after the
-        worker, and an address-space budget counted from before the
-        submission loads (``memory_budget`` bytes)."""
+        worker. The evidence is shape-checked (``shapes.check_evidence``)."""
         options: dict = {"evidence": True}
         if source is not None:
             options["source"] = source
+        around_shape: Any = shapes.Json
         if around is not None:
             function, around_args = around
             options["around"] = (function.__module__, function.__name__, tuple(around_args))
-        if memory_budget is not None:
-            options["memory_budget"] = int(memory_budget)
+            around_shape = judges.shape_of(function, tuple(around_args), {})
         answer = self.outcome(probe, *args, what=what, timeout=timeout, options=options,
                               **kwargs)
         if answer["status"] != "ok":
             raise StudentFailure(self.explain(answer, what), kind=answer["status"])
-        return Seen(answer["result"], answer.get("evidence") or {})
+        # The supervisor shares the sandbox with the student's code: its
+        # evidence is checked like everything else that comes from there.
+        evidence = shapes.check_evidence(answer.get("evidence"), what, around_shape)
+        # What was asked for must be there: a test reads it without checking.
+        wanted = [("go", True), ("end", True), ("pid", True), ("live", True),
+                  ("pulled", source is not None), ("around", around is not None)]
+        missing = [key for key, asked in wanted if asked and evidence.get(key) is None]
+        if around is not None and evidence.get("around") and "after" not in evidence["around"]:
+            missing.append("around.after")
+        if missing:
+            raise shapes.unreadable(what, f"no {', '.join(missing)} in the evidence")
+        return Seen(answer["result"], evidence)
 
     def outcome(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
                 options: dict | None = None, **kwargs: Any) -> dict:

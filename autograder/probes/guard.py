@@ -39,7 +39,9 @@ FRAME_EVENTS = frozenset({"sys._getframe", "sys._current_frames", "sys._current_
 FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 DENIED = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace",
                     "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads",
-                    "sys.addaudithook", "os.symlink", "os.link"})
+                    "sys.addaudithook", "os.symlink", "os.link",
+                    # 3.12+: callbacks on every line of our code too
+                    "sys.monitoring.register_callback"})
 SETTERS = frozenset({"object.__setattr__", "object.__delattr__"})
 # What a function keeps that a submission must not read from ours: its code
 # and its defaults (our per-call instruments keep their records there).

@@ -254,10 +254,6 @@ def _worker(config: dict, request: dict, pipes: dict, channel: tuple[int, int],
         # one's memory or open its /proc files (a spawned child has no hook).
         _set_dumpable(False)
         memory = config.get("memory")
-        if request.get("memory_budget"):
-            # An absolute budget from before the submission loads: memory it
-            # frees later cannot make room for an eager build.
-            memory = min(memory or 1 << 62, _address_space() + request["memory_budget"])
         if memory:
             _setrlimit(resource.RLIMIT_AS, (memory, memory))
         cpu = config.get("cpu")
@@ -298,12 +294,6 @@ def _source(fd: int | None):
         return None
     read = functools.partial(os.read, fd, ITEM.size)
     return map(functools.partial(int.from_bytes, byteorder="big"), iter(read, b""))
-
-
-def _address_space() -> int:
-    """This process's virtual memory now, from the kernel (before the submission loads)."""
-    with open("/proc/self/statm", "rb") as statm:
-        return int(statm.read().split()[0]) * resource.getpagesize()
 
 
 def _set_dumpable(flag: bool) -> None:

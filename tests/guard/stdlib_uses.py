@@ -1,0 +1,60 @@
+"""What correct code does with the standard library, which must keep working
+under the audit hook, beside the routes into the grader that it must deny.
+``report()`` tries each one and returns {name: repr of the result, or
+"DENIED <exception>"}; tests/test_guard.py runs it in a real worker."""
+
+
+def report():
+    out = {}
+
+    def attempt(name, fn):
+        try:
+            out[name] = repr(fn())[:60]
+        except BaseException as exc:  # noqa: BLE001
+            out[name] = "DENIED " + type(exc).__name__ + ": " + str(exc)[:50]
+
+    import asyncio
+    import signal
+
+    async def co():
+        await asyncio.sleep(0)
+        return 5
+    attempt("asyncio.run", lambda: asyncio.run(co()))
+    attempt("signal handler", lambda: signal.signal(signal.SIGUSR1, lambda *a: None))
+    attempt("signal SIG_IGN", lambda: signal.signal(signal.SIGUSR1, signal.SIG_IGN))
+    attempt("getsignal", lambda: signal.getsignal(signal.SIGINT))
+    import _imp
+    import types
+    attempt("fresh _signal", lambda: _imp.create_builtin(types.SimpleNamespace(name="_signal")))
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    def sq(x):
+        return x * x
+    attempt("threadpool", lambda: list(cf.ThreadPoolExecutor(2).map(sq, range(4))))
+    for method in ("fork", "spawn", "forkserver"):
+        def run(method=method):
+            with mp.get_context(method).Pool(2) as pool:
+                return pool.map(abs, [-1, -2])
+        attempt("pool " + method, run)
+    attempt("procpool", lambda: list(cf.ProcessPoolExecutor(2).map(abs, [-3, 4])))
+    import pickle
+    attempt("pickle", lambda: pickle.loads(pickle.dumps({1: [2]})))
+    import logging
+    import traceback
+    attempt("logging.exception", lambda: logging.getLogger("x").exception("expected"))
+    attempt("format_exc", lambda: traceback.format_stack()[-1])
+    import collections
+    import dataclasses
+    import enum
+    attempt("namedtuple", lambda: collections.namedtuple("P", "x y")(1, 2))
+    attempt("dataclass", lambda: dataclasses.make_dataclass("D", ["a"])(1))
+    attempt("enum", lambda: enum.Enum("E", "A B").A)
+    import inspect
+    attempt("inspect.stack", lambda: len(inspect.stack()))
+    attempt("threading.setprofile", lambda: __import__("threading").setprofile(print))
+    import sys
+    attempt("_getframe", lambda: sys._getframe())
+    import gc
+    attempt("gc.get_objects", lambda: len(gc.get_objects()))
+    return out
