@@ -182,6 +182,9 @@ class Live(TypedDict):
     threads: Count
     rss: NotRequired[Size | None]  # as in a Reading (hwm: its peak since it started)
     hwm: NotRequired[Size | None]
+    # page faults (minor and major) of the process and of its reaped children
+    # since it started: each page it touched first, or copied on write
+    faults: NotRequired[Count | None]
 
 
 class Around(TypedDict):
@@ -271,4 +274,5 @@ def check_evidence(evidence: object, what: str, around: Any = Json) -> dict:
 
 
 def _with_memory(reading: dict) -> dict:
-    return {**reading, "rss": reading.get("rss"), "hwm": reading.get("hwm")}
+    return {**reading, "rss": reading.get("rss"), "hwm": reading.get("hwm"),
+            **({"faults": reading.get("faults")} if "ppid" in reading else {})}

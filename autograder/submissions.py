@@ -227,6 +227,10 @@ def prepare(sub: Submission, workdir: Path) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     if sub.source.parent != sub.path.parent or sub.path.is_dir():
         for sibling in sub.source.parent.iterdir():
+            # A symlink could name any file the grader can read (a hidden
+            # test): only the student's own regular files go in.
+            if sibling.is_symlink():
+                continue
             if sibling.is_file() and sibling.suffix == ".py" and sibling != sub.source:
                 shutil.copy(sibling, workdir / sibling.name)
     target = workdir / f"{sub.assignment}.py"

@@ -20,26 +20,35 @@ _repr.maxother = 60
 _repr.maxlist = 12
 
 
-def short(value: object) -> str:
+# short and jsonable are handed on inside objects the student's code gets
+# (their __globals__ are readable without an audit event): what they use is
+# bound as keyword-only defaults, so rebinding this module's names changes
+# nothing. (A repr is for display only: never judge by it.)
+def short(value: object, *, _repr=_repr.repr, _type=type, _error=Exception) -> str:
     """A repr that stays short, whatever the object."""
     try:
-        return _repr.repr(value)
-    except Exception as exc:  # noqa: BLE001 - a student's __repr__ may raise
-        return f"<{type(value).__name__} whose repr raised {type(exc).__name__}>"
+        return _repr(value)
+    except _error as exc:  # a student's __repr__ may raise
+        return f"<{_type(value).__name__} whose repr raised {_type(exc).__name__}>"
 
 
-def jsonable(value: object, depth: int = 0) -> object:
+def jsonable(value: object, depth: int = 0, *, _self=None, _short=short, _type=type,
+             _plain=(bool, int, float, str), _seq=(list, tuple), _dict=dict, _abs=abs,
+             _str=str, _int=int, _islice=itertools.islice) -> object:
     """Plain JSON data for the judge: numbers, strings, lists and dicts of
     them; anything else becomes {"repr": ..., "type": ...}."""
-    if value is None or type(value) in (bool, int, float, str):
-        if type(value) is int and abs(value) > 2**63:
-            return {"repr": short(value), "type": "int"}
-        return value if type(value) is not str else value[:1000]
-    if depth < 4 and type(value) in (list, tuple):
-        return [jsonable(v, depth + 1) for v in itertools.islice(value, 1000)]
-    if depth < 4 and type(value) is dict:
-        return {str(k): jsonable(v, depth + 1) for k, v in itertools.islice(value.items(), 200)}
-    return {"repr": short(value), "type": type(value).__name__}
+    if value is None or _type(value) in _plain:
+        if _type(value) is _int and _abs(value) > 2**63:
+            return {"repr": _short(value), "type": "int"}
+        return value if _type(value) is not _str else value[:1000]
+    if depth < 4 and _type(value) in _seq:
+        return [_self(v, depth + 1) for v in _islice(value, 1000)]
+    if depth < 4 and _type(value) is _dict:
+        return {_str(k): _self(v, depth + 1) for k, v in _islice(value.items(), 200)}
+    return {"repr": _short(value), "type": _type(value).__name__}
+
+
+jsonable.__kwdefaults__["_self"] = jsonable
 
 
 def type_name(value: object) -> str:

@@ -7,7 +7,8 @@ into the frames and objects of the code that observes it: ``sys._getframe``,
 attributes, ``gc``'s object walks, ``sys.settrace``/``setprofile``, ``ctypes``,
 new audit hooks, reading or rewriting the code and defaults of our functions
 and classes, installing Python signal handlers (a handler is handed the
-frame the main thread was in, whose ``f_back`` leads to ours), and opening
+frame the main thread was in, whose ``f_back`` leads to ours), at-fork
+callbacks (they would run first in the children we fork), and opening
 the per-process files of ``/proc`` that expose memory or file descriptors.
 
 Who asked is decided by code object identity, never by file or module name
@@ -194,11 +195,21 @@ def _proc_path_denied(path: str) -> bool:
 # Made with a globals dict of their own (``__globals__`` is readable without an
 # audit event) and everything they use in keyword defaults, which the hook
 # keeps the student from reading.
-def _signal_guarded(signalnum, handler, /, *, _real, _audit, _event, _type, _plain):
-    """_signal.signal: a callable handler only for our own code."""
+def _signal_guarded(signalnum, handler, /, *, _real, _audit, _event, _type, _plain, _int):
+    """_signal.signal: a callable handler only for our own code. SIG_DFL and
+    SIG_IGN go on as plain ints: an enum member is a class the submission can
+    give a __call__."""
     if _type(handler) not in _plain:
         _audit(_event, "signal.signal")
-    return _real(signalnum, handler)
+        return _real(signalnum, handler)
+    return _real(signalnum, _int(handler, 0))
+
+
+def _at_fork_guarded(*, _real, _audit, _event, **callbacks):
+    """os.register_at_fork: only for our own code. A callback registered by the
+    submission would run in every child we fork to measure it, first."""
+    _audit(_event, "os.register_at_fork")
+    return _real(**callbacks)
 
 
 def _create_builtin_guarded(spec, /, *, _real, _audit, _event, _type, _str, _spec, _fresh):
@@ -216,29 +227,39 @@ def _isolated(function, **defaults):
     return made
 
 
-WRAPPED = (_signal_guarded, _create_builtin_guarded)
+WRAPPED = (_signal_guarded, _create_builtin_guarded, _at_fork_guarded)
+# Standard-library modules that register at-fork callbacks when imported:
+# imported in the supervisor, so a submission's import of them registers none.
+REGISTER_AT_FORK = ("random", "threading", "logging", "concurrent.futures.thread",
+                    "asyncio.events")
 
 
 def shield() -> None:
-    """Put the guarded wrappers in place of the unaudited functions that can
-    hand frames to the student: signal handlers, and a fresh ``_signal``."""
+    """Put the guarded wrappers in place of the unaudited functions that give
+    the student a way in: signal handlers (and a fresh ``_signal`` with the
+    real ``signal()``), and at-fork callbacks."""
     import _imp
     import _signal
+    import posix
     import signal
 
     _signal.signal = _isolated(
         _signal_guarded, _real=_signal.signal, _audit=sys.audit, _event=GUARDED, _type=type,
-        _plain=(int, signal.Handlers))
+        _plain=(int, signal.Handlers), _int=int.__add__)
     _imp.create_builtin = _isolated(
         _create_builtin_guarded, _real=_imp.create_builtin, _audit=sys.audit, _event=GUARDED,
-        _type=type, _str=str, _spec=SimpleNamespace, _fresh=frozenset({"_signal", "_imp"}))
+        _type=type, _str=str, _spec=SimpleNamespace,
+        _fresh=frozenset({"_signal", "_imp", "posix"}))
+    os.register_at_fork = posix.register_at_fork = _isolated(
+        _at_fork_guarded, _real=posix.register_at_fork, _audit=sys.audit, _event=GUARDED)
 
 
 def make_hook(ours: list[str]):
     """The hook, with everything it needs bound now. ``ours`` names our
     modules (already imported): their code may do anything."""
     for name in ("collections", "typing", "enum", "dataclasses", "warnings", "logging",
-                 "traceback", "inspect", "multiprocessing.sharedctypes", "signal"):
+                 "traceback", "inspect", "multiprocessing.sharedctypes", "signal",
+                 *REGISTER_AT_FORK):
         __import__(name)
     own = set()
     for name in ours:

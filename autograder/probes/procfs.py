@@ -32,13 +32,15 @@ def number(fields: dict[bytes, bytes] | None, name: bytes, scale: int = 1) -> in
 
 
 def stat(pid: int | str) -> dict | None:
-    """/proc/PID/stat: parent, state, threads, and CPU seconds of the process
-    and of its reaped children."""
+    """/proc/PID/stat: parent, state, threads, and the CPU seconds and page
+    faults of the process and of its reaped children."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as file:
             fields = file.read().rsplit(b")", 1)[1].split()
         return {"ppid": int(fields[1]), "cpu": (int(fields[11]) + int(fields[12])) / TICK,
                 "children": (int(fields[13]) + int(fields[14])) / TICK,
+                "faults": int(fields[7]) + int(fields[9]),
+                "child_faults": int(fields[8]) + int(fields[10]),
                 "threads": int(fields[17]), "state": fields[0].decode()}
     except (OSError, IndexError, ValueError):
         return None

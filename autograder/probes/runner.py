@@ -377,6 +377,7 @@ def _others(worker: int) -> list[dict]:
         if pid in mine or (fields and procfs.number(fields, b"Uid") == _dropped[0]):
             found.append({"pid": pid, "ppid": stat["ppid"], "cpu": stat["cpu"],
                           "threads": stat["threads"],
+                          "faults": stat["faults"] + stat["child_faults"],
                           "rss": procfs.number(fields, b"VmRSS", 1024),
                           "hwm": procfs.number(fields, b"VmHWM", 1024)})
     return found[:500]

@@ -7,6 +7,8 @@ PYTEST_DONT_REWRITE: feedback is the assert message alone, never pytest's
 explanation (which would show a hidden test's expected answer).
 """
 
+import resource
+
 from autograder.errors import StudentFailure
 from autograder.probes import generators as probe
 from autograder.testing import check
@@ -19,6 +21,7 @@ MEASURED = 10**5
 # three items adds nothing measurable; a list of a million numbers, ~36 MiB.
 MEMORY_N = 10**6
 MEMORY_ALLOWANCE = 4 * 1024 * 1024
+PAGE = resource.getpagesize()
 
 
 def _mib(size):
@@ -26,20 +29,29 @@ def _mib(size):
 
 
 def _extra_memory(seen, what):
-    """How much more the measured process's peak memory was than the
-    baseline's, as the supervisor read them from /proc."""
+    """How much more memory the measured process took than the baseline one,
+    as the supervisor read them from /proc: the larger of the growth of its
+    peak resident memory (VmHWM) and of the pages it touched or copied on
+    write (its page faults, with those of any process it started), so that
+    memory already resident when it was forked cannot hide a build."""
     if "raised" in seen.result:
         error = seen.result["raised"]
         raise StudentFailure(f"{what} raised {error['type']}: {error['message']}")
     live = {p["pid"]: p for p in seen.evidence.get("live") or []}
     worker = seen.evidence.get("pid")
     measured, baseline = live.get(seen.result["measured"]), live.get(seen.result["baseline"])
-    # Linux reports VmHWM for every live process: one missing was not alive.
+    # Linux reports these for every live process: one missing was not alive.
     for child in (measured, baseline):
-        if child is None or child["ppid"] != worker or child["hwm"] is None:
+        if (child is None or child["ppid"] != worker or child["hwm"] is None
+                or child["faults"] is None):
             raise StudentFailure(f"{what}: a process the grader started to measure memory "
                                  "was gone before it could be read; did your code end it?")
-    return measured["hwm"] - baseline["hwm"]
+    family, grown = {measured["pid"]}, True
+    while grown:  # the measured process's own descendants count as its memory
+        grown = {p["pid"] for p in live.values() if p["ppid"] in family} - family
+        family |= grown
+    faults = sum(live[pid]["faults"] or 0 for pid in family) - baseline["faults"]
+    return max(measured["hwm"] - baseline["hwm"], faults * PAGE)
 
 
 # q1 ----------------------------------------------------------------------
