@@ -254,6 +254,42 @@ def shield() -> None:
         _at_fork_guarded, _real=posix.register_at_fork, _audit=sys.audit, _event=GUARDED)
 
 
+def _shared_type_check():
+    """Whether a sharedctypes frame chain makes a plain number or array of
+    numbers: its RawValue or RawArray was given a typecode ("i", "d", ...)
+    or one of ctypes' own number types, compared by identity (a class of the
+    student's could answer == or hash as it likes)."""
+    import ctypes
+    from multiprocessing import sharedctypes
+
+    numbers = tuple(t for t in set(sharedctypes.typecode_to_type.values())
+                    | {ctypes.c_bool, ctypes.c_float, ctypes.c_double, ctypes.c_longdouble,
+                       ctypes.c_int8, ctypes.c_int16, ctypes.c_int32, ctypes.c_int64,
+                       ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64,
+                       ctypes.c_size_t, ctypes.c_ssize_t}
+                    if t not in (ctypes.c_char_p, ctypes.c_wchar_p, ctypes.c_void_p))
+    makers = frozenset({sharedctypes.RawValue.__code__, sharedctypes.RawArray.__code__})
+    shared = frozenset(_module_codes("multiprocessing.sharedctypes"))
+
+    def ok(frame, *, _makers=makers, _shared=shared, _numbers=numbers,
+           _codes=frozenset(sharedctypes.typecode_to_type), _type=type, _str=str) -> bool:
+        for _ in range(8):
+            if frame is None or frame.f_code not in _shared:
+                return False
+            if frame.f_code in _makers:
+                given = frame.f_locals.get("typecode_or_type")
+                if _type(given) is _str:
+                    return given in _codes
+                for number in _numbers:
+                    if given is number:
+                        return True
+                return False
+            frame = frame.f_back
+        return False
+
+    return ok
+
+
 def make_hook(ours: list[str]):
     """The hook, with everything it needs bound now. ``ours`` names our
     modules (already imported): their code may do anything."""
@@ -282,6 +318,9 @@ def make_hook(ours: list[str]):
     passing |= wrapped
     shielded = own | wrapped
     protected = _protected_ids(ours)
+    shared = _module_codes("multiprocessing.sharedctypes")
+    consumers -= shared
+    shared_type_ok = _shared_type_check()
     busy: set = set()  # threads inside the hook (its own _getframe raises an event too)
 
     # Defaults, not globals or closures: bound once, unreachable from the student.
@@ -293,7 +332,9 @@ def make_hook(ours: list[str]):
              _forbidden=Forbidden, _isinstance=isinstance, _str=str, _bytes=bytes,
              _id=id, _denied_path=_proc_path_denied, _fspath=os.fspath,
              _len=len, _shielded=frozenset(shielded), _insides=FUNCTION_INSIDES,
-             _guarded=GUARDED, _type=type, _function=FunctionType):
+             _guarded=GUARDED, _type=type, _function=FunctionType,
+             _shared=frozenset(shared), _shared_type_ok=shared_type_ok,
+             _trusted=frozenset(own | consumers | passing | wrapped)):
         me = _ident()
         if me in _busy:
             return  # the hook's own _getframe and __code__ reads
@@ -328,7 +369,8 @@ def make_hook(ours: list[str]):
                     _busy.discard(me)
             frames = False
         elif event == "function.__new__":
-            if args[0] not in _own:
+            # Our code, or a trusted caller's, under globals of the student's
+            if args[0] not in _trusted:
                 return
             frames = False
         elif event == "open" or event == "os.chdir":
@@ -358,8 +400,17 @@ def make_hook(ours: list[str]):
                 if frames and code in _passing:
                     frame = frame.f_back
                     continue
+                if code in _shared:
+                    # sharedctypes makes a ctypes object of the type it is
+                    # given: only the plain numbers of multiprocessing.Value
+                    # and Array (a Union with a pointer reads any address).
+                    if _shared_type_ok(frame):
+                        return
+                    break
                 if code in _consumers:
-                    if code in _extract and frame.f_locals.get("capture_locals"):
+                    # Exactly False: anything else could answer differently
+                    # when traceback asks it.
+                    if code in _extract and frame.f_locals.get("capture_locals") is not False:
                         break
                     return
                 break

@@ -38,6 +38,21 @@ def report():
                 return pool.map(abs, [-1, -2])
         attempt("pool " + method, run)
     attempt("procpool", lambda: list(cf.ProcessPoolExecutor(2).map(abs, [-3, 4])))
+    import ctypes
+
+    def shared_numbers():
+        value, array = mp.Value("i", 7), mp.Array(ctypes.c_double, [1.0, 2.0])
+        raw = mp.sharedctypes.RawValue(ctypes.c_int64, 3)
+        return [value.value, list(array), raw.value]
+    attempt("shared numbers", shared_numbers)
+
+    def shared_pointer():
+        class Poke(ctypes.Union):  # an address in, any memory out
+            _fields_ = [("address", ctypes.c_void_p), ("at", ctypes.POINTER(ctypes.c_char))]
+        poke = mp.sharedctypes.RawValue(Poke)
+        poke.address = id(out)
+        return poke.at[0]
+    attempt("shared pointer", shared_pointer)
     import pickle
     attempt("pickle", lambda: pickle.loads(pickle.dumps({1: [2]})))
     import logging
