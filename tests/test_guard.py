@@ -20,10 +20,11 @@ WORKS = {
     "pool fork": "[1, 2]", "pool spawn": "[1, 2]", "pool forkserver": "[1, 2]",
     "procpool": "[3, 4]", "pickle": "{1: [2]}", "logging.exception": "None",
     "namedtuple": "P(x=1, y=2)", "dataclass": "D(a=1)", "enum": "<E.A: 1>",
-    "shared numbers": "[7, [1.0, 2.0], 3]",
+    "shared numbers": "[7, [1.0, 2.0], 3]", "stdlib import": "Fraction(1, 3)",
+    "types.coroutine": "'generator'",
 }
 DENIED = ("signal handler", "fresh _signal", "inspect.stack", "_getframe", "gc.get_objects",
-          "shared pointer")
+          "shared pointer", "marshal.loads", "code.replace", "crafted pyc")
 
 
 def _pythons() -> list[str]:

@@ -66,6 +66,7 @@ CONSUMERS = (
     ("traceback", "format_stack"), ("traceback", "print_stack"), ("traceback", "clear_frames"),
     ("inspect", "getgeneratorstate"), ("inspect", "getcoroutinestate"),
     ("inspect", "getasyncgenstate"), ("multiprocessing.sharedctypes", ""),
+    ("types", "coroutine"),  # sets a flag on the code of the generator it decorates
 )
 # Standard-library code that returns the frame it took: its caller decides.
 PASS_THROUGH = (("traceback", "walk_tb"), ("traceback", "walk_stack"),
@@ -290,12 +291,63 @@ def _shared_type_check():
     return ok
 
 
+def _frozen_modules() -> list[str]:
+    """The standard-library modules built into the interpreter as frozen
+    bytecode (runpy, importlib.util, ... on 3.11+): imported here, so that a
+    worker never unmarshals them (the hook allows bytecode from files only)."""
+    import _imp
+
+    names = getattr(_imp, "_frozen_module_names", lambda: [])()
+    return [n for n in names if not n.startswith("__")]  # __hello__ & co. are demos
+
+
+def _pyc_check():
+    """Whether the frame that unmarshals is importlib reading a .pyc of the
+    standard library, site-packages or our package (folders the sandbox
+    cannot write):
+    ``_compile_bytecode`` called by the real loaders' ``get_code``, with the
+    loader's class and the path checked by identity and our own realpath."""
+    import sysconfig
+    from importlib import _bootstrap_external as external
+
+    paths = sysconfig.get_paths()
+    # and our own package (a notebook's module imports a fresh copy of
+    # probes.notebook): none of these is writable by the sandbox's uid.
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    roots = tuple(sorted({os.path.realpath(paths[k]) + "/" for k in
+                          ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+                         | {package + "/"}))
+    loaders = (external.SourceFileLoader, external.SourcelessFileLoader)
+    getters = frozenset({external.SourceLoader.get_code.__code__,
+                         external.SourcelessFileLoader.get_code.__code__})
+
+    def ok(frame, *, _compile=external._compile_bytecode.__code__, _getters=getters,
+           _loaders=loaders, _roots=roots, _realpath=_realpath, _type=type, _str=str) -> bool:
+        if frame is None or frame.f_code is not _compile or frame.f_back is None:
+            return False
+        if frame.f_back.f_code not in _getters:
+            return False
+        loader = _type(frame.f_back.f_locals.get("self"))
+        if not (loader is _loaders[0] or loader is _loaders[1]):
+            return False
+        path = frame.f_locals.get("bytecode_path")
+        if _type(path) is not _str:
+            return False
+        try:
+            path = _realpath(path)
+        except (OSError, ValueError):
+            return False
+        return path.startswith(_roots)
+
+    return ok
+
+
 def make_hook(ours: list[str]):
     """The hook, with everything it needs bound now. ``ours`` names our
     modules (already imported): their code may do anything."""
     for name in ("collections", "typing", "enum", "dataclasses", "warnings", "logging",
                  "traceback", "inspect", "multiprocessing.sharedctypes", "signal",
-                 *REGISTER_AT_FORK):
+                 *REGISTER_AT_FORK, *_frozen_modules()):
         __import__(name)
     own = set()
     for name in ours:
@@ -321,6 +373,7 @@ def make_hook(ours: list[str]):
     shared = _module_codes("multiprocessing.sharedctypes")
     consumers -= shared
     shared_type_ok = _shared_type_check()
+    pyc_ok = _pyc_check()
     busy: set = set()  # threads inside the hook (its own _getframe raises an event too)
 
     # Defaults, not globals or closures: bound once, unreachable from the student.
@@ -334,7 +387,8 @@ def make_hook(ours: list[str]):
              _len=len, _shielded=frozenset(shielded), _insides=FUNCTION_INSIDES,
              _guarded=GUARDED, _type=type, _function=FunctionType,
              _shared=frozenset(shared), _shared_type_ok=shared_type_ok,
-             _trusted=frozenset(own | consumers | passing | wrapped)):
+             _trusted=frozenset(own | consumers | passing | wrapped),
+             _pyc_ok=pyc_ok):
         me = _ident()
         if me in _busy:
             return  # the hook's own _getframe and __code__ reads
@@ -355,7 +409,17 @@ def make_hook(ours: list[str]):
                 frames = False
             else:
                 return
-        elif event in _denied or event.startswith("ctypes."):
+        elif event in _denied or event.startswith("ctypes.") or event == "code.__new__":
+            frames = False
+        elif event == "marshal.loads" or event == "marshal.load":
+            # Bytecode can read and write any address: only the standard
+            # library's own .pyc files, as importlib loads them.
+            _busy.add(me)
+            try:
+                if _pyc_ok(_getframe(1)):
+                    return
+            finally:
+                _busy.discard(me)
             frames = False
         elif event in _setters:
             if _id(args[0]) not in _protected:

@@ -53,6 +53,37 @@ def report():
         poke.address = id(out)
         return poke.at[0]
     attempt("shared pointer", shared_pointer)
+    def fresh_stdlib_import():
+        import fractions  # not loaded yet: importlib reads its .pyc
+        return fractions.Fraction(1, 3)
+    attempt("stdlib import", fresh_stdlib_import)
+
+    @types.coroutine
+    def old_style():
+        yield
+    attempt("types.coroutine", lambda: type(old_style()).__name__)
+
+    def crafted_bytecode():
+        import marshal
+        return marshal.loads(marshal.dumps(report.__code__))
+    attempt("marshal.loads", crafted_bytecode)
+    attempt("code.replace", lambda: report.__code__.replace(co_consts=()))
+
+    def crafted_pyc():
+        import importlib.util
+        import marshal
+        import os
+        import tempfile
+        folder = tempfile.mkdtemp()
+        path = os.path.join(folder, "crafted.pyc")
+        with open(path, "wb") as file:
+            file.write(importlib.util.MAGIC_NUMBER + b"\0" * 12
+                       + marshal.dumps(compile("x = 1", "crafted", "exec")))
+        spec = importlib.util.spec_from_file_location("crafted", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.x
+    attempt("crafted pyc", crafted_pyc)
     import pickle
     attempt("pickle", lambda: pickle.loads(pickle.dumps({1: [2]})))
     import logging
