@@ -42,7 +42,12 @@ DENIED = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "s
                     "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads",
                     "sys.addaudithook", "os.symlink", "os.link",
                     # 3.12+: callbacks on every line of our code too
-                    "sys.monitoring.register_callback"})
+                    "sys.monitoring.register_callback",
+                    # a subinterpreter has none of this interpreter's hooks
+                    "cpython.PyInterpreterState_New"})
+# Extension modules that hand out memory or interpreters: CPython's own test
+# modules (pyenv and source builds install them) and subinterpreters.
+DENIED_MODULES = ("_test", "_xxsub", "_xxinterp", "_interp", "_ctypes_test", "_xxtestfuzz")
 SETTERS = frozenset({"object.__setattr__", "object.__delattr__"})
 # What a function keeps that a submission must not read from ours: its code
 # and its defaults (our per-call instruments keep their records there).
@@ -388,7 +393,7 @@ def make_hook(ours: list[str]):
              _guarded=GUARDED, _type=type, _function=FunctionType,
              _shared=frozenset(shared), _shared_type_ok=shared_type_ok,
              _trusted=frozenset(own | consumers | passing | wrapped),
-             _pyc_ok=pyc_ok):
+             _pyc_ok=pyc_ok, _denied_modules=DENIED_MODULES):
         me = _ident()
         if me in _busy:
             return  # the hook's own _getframe and __code__ reads
@@ -410,6 +415,12 @@ def make_hook(ours: list[str]):
             else:
                 return
         elif event in _denied or event.startswith("ctypes.") or event == "code.__new__":
+            frames = False
+        elif event == "import":
+            # The unbound C method: a str subclass's own startswith is not asked.
+            if not args or not _isinstance(args[0], _str) or not _str.startswith(
+                    args[0], _denied_modules):
+                return
             frames = False
         elif event == "marshal.loads" or event == "marshal.load":
             # Bytecode can read and write any address: only the standard

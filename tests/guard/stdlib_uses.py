@@ -84,6 +84,11 @@ def report():
         spec.loader.exec_module(module)
         return module.x
     attempt("crafted pyc", crafted_pyc)
+    def subinterpreter():
+        import _xxsubinterpreters as interpreters
+        return interpreters.create()
+    attempt("subinterpreter", subinterpreter)
+    attempt("_testcapi", lambda: __import__("_testcapi"))
     import pickle
     attempt("pickle", lambda: pickle.loads(pickle.dumps({1: [2]})))
     import logging
