@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+import builtins
 import os
+
+# Our own copy of the builtins, taken before any student code runs: a
+# submission that patches builtins (int, open, ...) does not reach us.
+__builtins__ = dict(vars(builtins))
 
 TICK = os.sysconf("SC_CLK_TCK")
 

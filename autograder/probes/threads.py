@@ -18,6 +18,7 @@ import threading
 import time
 from json import loads as _json_loads
 from os import read as _os_read
+from os import urandom as _urandom
 from os.path import abspath as _abspath
 from os.path import dirname as _dirname
 from select import select as _select
@@ -41,9 +42,13 @@ from autograder.probes.threads_instruments import (
     beat_log,
     contender,
     error_log,
+    first_asker_waits,
+    first_holder_waits,
     gate,
     grader_increase,
+    other_writer,
     snapshot,
+    spawn,
     spy_lock,
     target,
     time_shim,
@@ -69,11 +74,12 @@ _CHILD = _abspath(_dirname(__file__) + "/threads_child.py")
 _MARK = b"@@advpy-main-ends@@ "
 
 
-def _start_all(threads: list) -> None:
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+def _run_all(bodies: list) -> None:
+    """Run each body in a thread of ours (started by ``_thread``: see
+    ``spawn``), all at once, and wait for them all."""
+    ended = [spawn(body) for body in bodies]
+    for lock in ended:
+        lock.acquire()
 
 
 def _threads_of(calls: list) -> set:
@@ -118,14 +124,19 @@ def run_threads(module, num_threads: int | None, barrier_: bool, hold: float) ->
 
 
 # -- q2: increase ----------------------------------------------------------
-def _shim_time(module, seen: dict) -> None:
-    """Put a time shim where the submission has the time module (or time.sleep)."""
+def _shim_time(module, seen: dict) -> list[tuple[str, object]]:
+    """Put a time shim where the submission has the time module (or
+    time.sleep); return what to put back."""
     shim = time_shim(seen)
+    replaced = []
     for name, value in list(vars(module).items()):
         if value is _time_module:
+            replaced.append((name, value))
             setattr(module, name, shim)
         elif value is _sleep:
+            replaced.append((name, value))
             setattr(module, name, shim.sleep)
+    return replaced
 
 
 def _holds_report(holds: list) -> list[dict]:
@@ -133,21 +144,71 @@ def _holds_report(holds: list) -> list[dict]:
             for h in holds[:50]]
 
 
+def _adds_report(adds: list) -> list[dict]:
+    """The first 20 + 1s, those done without the lock first."""
+    ordered = [a for a in adds if not a["held"]] + [a for a in adds if a["held"]]
+    return [{k: a[k] for k in ("held", "hold", "operand")} for a in ordered[:20]]
+
+
 def _instrument(module, inject: bool = False, scale: float = 1.0) -> tuple:
     """database_value = Tracked(0), a spy lock, and the time shim, all
-    reporting to one record; (lock, spy, record)."""
+    reporting to one record; (lock, spy, record, what to put back)."""
     seen = watch(module, inject=inject, scale=scale)
     lock, spy = spy_lock(module)
     seen["held"] = spy["held"]
     module.database_value = Tracked(0, tracked_hook(seen))
-    _shim_time(module, seen)
-    return lock, spy, seen
+    return lock, spy, seen, _shim_time(module, seen)
+
+
+def _as_int(value: object) -> int | None:
+    return _int_add(value, 0) if issubclass(type(value), int) else None
+
+
+def _with_other_writer(module) -> dict:
+    """One more call of increase(spy lock), single-threaded, in which the
+    grader plays another thread: as increase asks for the lock, it adds one
+    to database_value. A value written that is one more than the value
+    before that write was computed from a read made before the lock: that
+    is a + 1 outside the lock, whatever arithmetic made it (the Tracked value
+    sees only +, - and int()), unless it is the very value a + 1 the Tracked
+    value saw under the lock made, on that read (a read before the lock, a
+    + 1 under it: the contention test judges that one)."""
+    lock, spy, seen, replaced = _instrument(module, scale=1 / 3)
+    spy["turns"]["asking"], wrote = other_writer(seen)
+    try:
+        ok, hung = guarded(module, lambda: module.increase(lock))
+    finally:
+        for name, value in replaced:
+            setattr(module, name, value)
+    if not ok:
+        return hung
+    before, written = wrote()
+    final = vars(module).get("database_value")
+    with seen["lock"]:
+        records = list(seen["adds"])
+    outside = [a for a in records if not a["held"]]
+    if (written is not None and final is not written
+            and _as_int(final) == _int_add(before, 1)
+            and not any(a["made"] is final and a["held"] and a["stale"] for a in records)):
+        serial = getattr(before, "serial", None)
+        outside.append({"held": False, "hold": None,
+                        "operand": serial if type(serial) is int else 0})
+    return {"outside": [{k: a[k] for k in ("held", "hold", "operand")} for a in outside]}
 
 
 def increase_once(module, inject: bool = False) -> dict:
     """One call of increase(spy lock) with database_value = Tracked(0); with
-    ``inject`` the + 1 (or the sleep) raises inside the body."""
-    lock, spy, seen = _instrument(module, inject=inject)
+    ``inject`` the + 1 (or the sleep) raises inside the body. Without it,
+    another call with the grader's write as it asks for the lock (in random
+    order, so that no call of a submission can tell which one is watched):
+    a + 1 found outside the lock there joins this call's ``adds``."""
+    other = None
+    other_first = not inject and _urandom(1)[0] & 1
+    if other_first:
+        other = _with_other_writer(module)
+        if other.get("hung"):
+            return other
+    lock, spy, seen, replaced = _instrument(module, inject=inject)
     raised = None
 
     def call():
@@ -162,31 +223,52 @@ def increase_once(module, inject: bool = False) -> dict:
             else:
                 raise
 
-    ok, hung = guarded(module, call)
+    try:
+        ok, hung = guarded(module, call)
+    finally:
+        for name, value in replaced:
+            setattr(module, name, value)
     if not ok:
         return hung
     final = vars(module).get("database_value")
     state = spy["report"]()
     with seen["lock"]:
-        adds = [{k: a[k] for k in ("held", "hold", "operand")} for a in seen["adds"][:20]]
+        adds = _adds_report(seen["adds"])
         sleeps = list(seen["sleeps"][:20])
         injected = seen["injected"]
+    if not inject and not other_first:
+        other = _with_other_writer(module)
+        if other.get("hung"):
+            return other
+    if other is not None:
+        adds = (other["outside"] + adds)[:20]
     return {"final": snapshot(final), "holds": _holds_report(state["holds"]), "adds": adds,
             "sleeps": sleeps, "acquired": state["count"], "still_locked": state["locked"],
             "injected": injected, "raised": raised}
 
 
-def increase_contention(module, num_threads: int) -> dict:
+def increase_contention(module, num_threads: int, first: str = "holder") -> dict:
     """``num_threads`` threads, released together, each call increase(spy)
-    once; the first reader waits at the gate for proof of a race or of none."""
+    once; the first reader waits at the gate for proof of a race or of none.
+    The lock forces the turns: with ``first="holder"`` the first thread to
+    get it keeps it until every other one waits for it, with ``"asker"`` the
+    first to ask for it waits until another has held it; either way a value
+    read before the lock is stale when it is written."""
     # The gate, not the latency, makes the race show: the submission's sleeps are cut.
-    lock, spy, seen = _instrument(module, scale=1 / 3)
+    lock, spy, seen, replaced = _instrument(module, scale=1 / 3)
     seen["arrive"], race = gate(num_threads - 1, spy["waiters"])
+    if first == "asker":
+        spy["turns"]["asking"] = first_asker_waits(spy["released"])
+    else:
+        spy["turns"]["got"] = first_holder_waits(num_threads - 1, spy["waiters"])
     _, add_error, caught = error_log()
     start, _ = barrier(num_threads)
-    threads = [_Thread(target=contender(start, add_error, module.increase, (lock,)),
-                       name=f"grader-{i}", daemon=True) for i in range(num_threads)]
-    ok, hung = guarded(module, lambda: _start_all(threads))
+    bodies = [contender(start, add_error, module.increase, (lock,)) for _ in range(num_threads)]
+    try:
+        ok, hung = guarded(module, lambda: _run_all(bodies))
+    finally:
+        for name, value in replaced:
+            setattr(module, name, value)
     if not ok:
         return hung
     state, gated = spy["report"](), race()
@@ -238,11 +320,11 @@ def counter_contention(module, amounts: list[int], per_thread: int) -> dict:
     counter = module.ThreadSafeCounter()
     start, _ = barrier(len(amounts))
     _, add_error, caught = error_log()
-    threads = [_Thread(target=contender(start, add_error, counter.increment, (Amount(a),),
-                                        times=per_thread), daemon=True) for a in amounts]
+    bodies = [contender(start, add_error, counter.increment, (Amount(a),), times=per_thread)
+              for a in amounts]
 
     def run():
-        _start_all(threads)
+        _run_all(bodies)
         return counter.value
 
     ok, value = guarded(module, run)

@@ -1,5 +1,5 @@
 """The instruments of the threads probes: every object the student's code is
-handed, or can find (our threads, through ``threading.enumerate()``).
+handed, or can find (``threading.excepthook``, the SIGALRM handler).
 
 Student code can reach whatever these objects refer to: their attributes,
 ``vars()``, a function's ``__closure__`` and ``__globals__`` (reading them is
@@ -7,18 +7,25 @@ not audited). So an instrument keeps what it records where none of those
 lead: in the keyword-only defaults of functions made for one probe call
 (``__kwdefaults__``, whose reading the audit hook can deny), and it binds
 everything it calls there too, so that rewriting this module's globals (or
-its builtins) changes nothing. The probe keeps its own references to the
-functions that report (``report``, ``calls``, ...): replacing an instrument's
-parts can only lose records, which fails the test, never add any. Threads
-are counted by ``_thread.get_ident()``, a C function, not by Thread objects
-(whose methods a submission may patch).
+its builtins) changes nothing. This module's namespace (every instrument's
+``__globals__``) holds no function of another module of ours: ``short`` is
+bound in ``snapshot``'s defaults and deleted. The probe keeps its own
+references to the functions that report (``report``, ``calls``, ...):
+replacing an instrument's parts can only lose records, which fails the test,
+never add any. Threads are counted by ``_thread.get_ident()``, a C function,
+not by Thread objects (whose methods a submission may patch), and barriers
+and gates wait on ``_thread`` locks, whose methods a submission cannot
+rebind (``threading.Condition``'s are Python, looked up at each call).
 
 This module holds nothing else of ours: no frames, no hang reports, no
 building of observations (``threads_hangs`` and ``threads`` do that).
 
 - ``spy_lock``, the lock handed to ``increase``: a real Lock that records who
   held it, how long, and what ``database_value`` was when it was taken and
-  released;
+  released; the probe can hook the moment a thread asks for it and the
+  moment it gets it, to force an interleaving (``first_holder_waits``,
+  ``first_asker_waits``, ``other_writer``): whatever arithmetic a submission
+  uses, a value read before the lock then shows in the final value;
 - ``Tracked``, the value the grader puts in ``database_value``: an int that
   reports the ``+ 1`` done on it (which is after the read, before the
   write), so that the probe knows whether the lock was held then, and can
@@ -29,14 +36,14 @@ building of observations (``threads_hangs`` and ``threads`` do that).
 - ``beat_log``, the list handed to ``start_heartbeat``;
 - ``target``, ``worker`` and ``grader_increase``, the functions handed to
   ``run_threads``, ``process_queue`` and ``run_increase``;
-- ``barrier`` and ``gate``, which only concurrent threads pass.
+- ``barrier`` and ``gate``, which only concurrent threads pass;
+- ``spawn`` and ``contender``: our own threads, started by ``_thread``.
 """
 
 from __future__ import annotations
 
 import _thread
 import builtins
-import threading
 import time
 from itertools import count as _count
 
@@ -49,7 +56,7 @@ __builtins__ = dict(vars(builtins))
 # Taken at import, in the supervisor, before any student code runs, and bound
 # again as defaults below: nothing a submission rebinds reaches them.
 _Lock = _thread.allocate_lock
-_Condition = threading.Condition
+_start_new_thread = _thread.start_new_thread
 _get_ident = _thread.get_ident
 _get_native_id = _thread.get_native_id
 _monotonic = time.monotonic
@@ -67,7 +74,6 @@ _list = list
 _dict = dict
 _getattr = getattr
 _vars = vars
-_short = short
 
 BARRIER_WAIT = 2.0  # how long a thread waits for the others at a barrier
 GATE_WAIT = 0.5  # how long the first reader waits for a second one
@@ -125,80 +131,101 @@ def error_log(*, _Lock=_Lock, _getattr=_getattr, _list=_list, len=len) -> tuple:
 
 
 # -- barriers and gates ---------------------------------------------------
-def barrier(parties: int, timeout: float = BARRIER_WAIT, *, _Condition=_Condition,
-            _Lock=_Lock, _monotonic=_monotonic) -> tuple:
+# They wait on C locks of _thread only: the methods of a threading.Condition
+# are Python code looked up on its class at each call, and a submission may
+# rebind them (a wait that calls the target again, in the same thread).
+def barrier(parties: int, timeout: float = BARRIER_WAIT, *, _Lock=_Lock,
+            _get_ident=_get_ident, _dict=_dict, len=len) -> tuple:
     """A reusable barrier that never raises: (wait, report). ``wait()`` says
-    whether ``parties`` threads were there at once; after one timeout it gives
-    up, so that a serial program pays the wait only once. ``report()`` gives
-    {"passed": threads that met the others, "missed": waits in vain}."""
-    state = {"arrived": 0, "generation": 0, "passed": 0, "missed": 0, "gave_up": False}
-    condition = _Condition(_Lock())
+    whether ``parties`` distinct threads were there at once (a thread that is
+    already waiting and arrives again, re-entered, is a miss); after one
+    timeout it gives up, so that a serial program pays the wait only once.
+    ``report()`` gives {"passed": threads that met the others, "missed":
+    waits in vain}."""
+    state = {"waiting": [], "passed": 0, "missed": 0, "gave_up": False}
+    meta = _Lock()
 
-    def wait(*, _state=state, _cond=condition, _parties=parties, _timeout=timeout,
-             _now=_monotonic) -> bool:
-        with _cond:
+    def wait(*, _state=state, _meta=meta, _parties=parties, _timeout=timeout, _Lock=_Lock,
+             _ident=_get_ident, _dict=_dict, _len=len) -> bool:
+        me = _ident()
+        with _meta:
             if _state["gave_up"]:
                 _state["missed"] += 1
                 return False
-            generation = _state["generation"]
-            _state["arrived"] += 1
-            if _state["arrived"] >= _parties:
-                _state["generation"] += 1
-                _state["arrived"] = 0
-                _state["passed"] += _parties
-                _cond.notify_all()
-                return True
-            deadline = _now() + _timeout
-            while _state["generation"] == generation:
-                left = deadline - _now()
-                if left <= 0:
-                    _state["gave_up"] = True
+            waiting = _state["waiting"]
+            for other in waiting:
+                if other["ident"] == me:
                     _state["missed"] += 1
-                    _cond.notify_all()
                     return False
-                _cond.wait(left)
-            return True
+            if _len(waiting) + 1 >= _parties:
+                for other in waiting:
+                    other["passed"] = True
+                    other["lock"].release()
+                _state["waiting"] = []
+                _state["passed"] += _parties
+                return True
+            mine = _dict(ident=me, lock=_Lock(), passed=None)
+            mine["lock"].acquire()
+            waiting.append(mine)
+        # Released by the thread that completes the barrier, or by one that gave up.
+        mine["lock"].acquire(True, _timeout)
+        with _meta:
+            if mine["passed"] is None:  # nobody came in time: give up, and let the others go
+                _state["gave_up"] = True
+                for other in _state["waiting"]:
+                    other["passed"] = False
+                    _state["missed"] += 1
+                    if other is not mine:
+                        other["lock"].release()
+                _state["waiting"] = []
+            return mine["passed"]
 
-    def report(*, _state=state, _cond=condition) -> dict:
-        with _cond:
+    def report(*, _state=state, _meta=meta) -> dict:
+        with _meta:
             return {"passed": _state["passed"], "missed": _state["missed"]}
 
     return wait, report
 
 
-def gate(others: int, waiting, timeout: float = GATE_WAIT, *, _Condition=_Condition,
-         _Lock=_Lock, _get_ident=_get_ident, _monotonic=_monotonic, min=min) -> tuple:
+def gate(others: int, waiting, timeout: float = GATE_WAIT, *, _Lock=_Lock,
+         _get_ident=_get_ident, _monotonic=_monotonic) -> tuple:
     """(arrive, report): holds the first thread that reached the middle of its
     read-modify-write until a second thread reaches it too (a race, proven),
     or until ``waiting()`` threads (every other one) wait for the lock (no
     race is possible), or a timeout. ``report()``: {"race", "timed_out"}."""
     state = {"first": None, "open": others <= 0, "race": False, "timed_out": False}
-    condition = _Condition(_Lock())
+    meta = _Lock()
+    opened = _Lock()  # released by the second thread to arrive
+    opened.acquire()
 
-    def arrive(*, _state=state, _cond=condition, _others=others, _waiting=waiting,
-               _timeout=timeout, _now=_monotonic, _ident=_get_ident, _min=min) -> None:
+    def arrive(*, _state=state, _meta=meta, _opened=opened, _others=others,
+               _waiting=waiting, _timeout=timeout, _now=_monotonic, _ident=_get_ident) -> None:
         me = _ident()
-        with _cond:
+        with _meta:
             if _state["open"]:
                 return
-            if _state["first"] is None:
-                _state["first"] = me
-                deadline = _now() + _timeout
-                while not _state["open"]:
-                    if _waiting() >= _others:
-                        _state["open"] = True
-                        break
-                    left = deadline - _now()
-                    if left <= 0:
-                        _state["open"] = _state["timed_out"] = True
-                        break
-                    _cond.wait(_min(left, 0.002))
-            elif me != _state["first"]:
-                _state["race"] = _state["open"] = True
-                _cond.notify_all()
+            if _state["first"] is not None:
+                if me != _state["first"]:
+                    _state["race"] = _state["open"] = True
+                    _opened.release()
+                return
+            _state["first"] = me
+        deadline = _now() + _timeout
+        while True:
+            if _opened.acquire(True, 0.002):
+                return  # a second thread arrived
+            with _meta:
+                if _state["open"]:
+                    return
+                if _waiting() >= _others:
+                    _state["open"] = True
+                    return
+                if _now() >= deadline:
+                    _state["open"] = _state["timed_out"] = True
+                    return
 
-    def report(*, _state=state, _cond=condition) -> dict:
-        with _cond:
+    def report(*, _state=state, _meta=meta) -> dict:
+        with _meta:
             return {"race": _state["race"], "timed_out": _state["timed_out"]}
 
     return arrive, report
@@ -236,6 +263,23 @@ def call_log(*, _Lock=_Lock, _list=_list, _me=_me, len=len) -> tuple:
 
 
 # -- our own threads ---------------------------------------------------------
+def spawn(body, *, _start=_start_new_thread, _Lock=_Lock) -> object:
+    """Run ``body()`` in a new thread started by ``_thread`` (threading.Thread's
+    start and join are Python code a submission may rebind, to run our
+    threads one after another); return a C lock released when it ends."""
+    ended = _Lock()
+    ended.acquire()
+
+    def run(*, _body=body, _ended=ended) -> None:
+        try:
+            _body()
+        finally:
+            _ended.release()
+
+    _start(run, ())
+    return ended
+
+
 def contender(start, add_error, function, args: tuple, times: int = 1, *,
               Exception=Exception, range=range):
     """The body of one of our threads: wait at ``start`` for the others, then
@@ -282,55 +326,31 @@ def watch(module, inject: bool = False, scale: float = 1.0, *, _Lock=_Lock,
     hold it."""
     return {"lock": _Lock(), "module": module, "adds": [], "sleeps": [], "inject": inject,
             "injected": 0, "scale": scale, "serials": _count(1), "held": None,
-            "arrive": None}
+            "arrive": None, "observe": None}
 
 
 class Injected(Exception):  # noqa: N818 - the name the student sees in a traceback
     """Raised by the grader inside the body of increase, to see whether the lock is released."""
 
 
-def tracked_hook(seen: dict, *, Injected=Injected, _getattr=_getattr, _perf=_perf,
-                 _vars=_vars, next=next):
-    """What a Tracked value calls on each + 1 (or int()) done on it."""
-
-    def observe(value, *, _seen=seen, _vars=_vars, _perf=_perf, _injected=Injected,
-                _getattr=_getattr, _next=next) -> int:
-        """Record one + 1 (or int()); return the serial of the value it makes."""
-        hold = _seen["held"]()
-        # Read before the lock was taken: another thread has written since.
-        stale = hold is not None and _vars(_seen["module"]).get("database_value") is not value
-        with _seen["lock"]:
-            _seen["adds"].append({"held": hold is not None, "hold": hold,
-                                  "operand": _getattr(value, "serial", 0), "stale": stale,
-                                  "at": _perf()})
-            inject = _seen["inject"]
-            if inject:
-                _seen["injected"] += 1
-        if inject:
-            raise _injected("the grader made this step of increase raise")
-        if _seen["arrive"] is not None:
-            _seen["arrive"]()
-        return _next(_seen["serials"])
-
-    return observe
-
-
 class Tracked(int):
     """The int the grader puts in database_value: it reports each + 1 done on
-    it (and each int() of it), which comes after the read and before the write."""
+    it (and each int() of it), which comes after the read and before the write.
+    ``_root`` is the value of database_value it was computed from."""
 
-    def __new__(cls, value: int, observe, serial: int = 0, *, _new=_int_new) -> Tracked:
+    def __new__(cls, value: int, observe, serial: int = 0, root: Tracked | None = None, *,
+                _new=_int_new) -> Tracked:
         obj = _new(cls, value)
         obj.serial = serial
         obj._observe = observe
+        obj._root = obj if root is None else root
         return obj
 
-    def _arith(self, op, other, *, _tracked=None, _ni=NotImplemented):
+    def _arith(self, op, other, *, _ni=NotImplemented):
         result = op(self, other)
         if result is _ni:
             return result
-        observe = self._observe
-        return _tracked(result, observe, observe(self))
+        return self._observe(self, result)
 
     def __add__(self, other, *, _op=_int_add):
         return self._arith(_op, other)
@@ -348,17 +368,60 @@ class Tracked(int):
     __index__ = __int__
 
 
-# Bound now: the method above must not look Tracked up in our globals later.
-Tracked._arith.__kwdefaults__["_tracked"] = Tracked
+def tracked_hook(seen: dict, *, Injected=Injected, Tracked=Tracked, _getattr=_getattr,
+                 _perf=_perf, _vars=_vars, len=len, next=next):
+    """What a Tracked value calls on each + 1 (or int()) done on it."""
+
+    def observe(value, result=None, *, _seen=seen, _vars=_vars, _perf=_perf,
+                _injected=Injected, _tracked=Tracked, _self=None, _getattr=_getattr,
+                _len=len, _next=next):
+        """Record one + 1 (or int()); return the Tracked value it makes (for
+        int(), its serial). The record keeps that value, so that the probe can
+        tell a value this + 1 made from one the submission made otherwise."""
+        hold = _seen["held"]()
+        # Read (or computed from a read) before the lock was taken: another
+        # thread has written since.
+        current = _vars(_seen["module"]).get("database_value")
+        stale = (hold is not None and current is not value
+                 and current is not _getattr(value, "_root", value))
+        serial = _next(_seen["serials"])
+        made = None if result is None else _tracked(result, _self, serial,
+                                                     _getattr(value, "_root", value))
+        with _seen["lock"]:
+            # Bounded, but never at the cost of a + 1 done without the lock.
+            if _len(_seen["adds"]) < 1000 or hold is None:
+                _seen["adds"].append({"held": hold is not None, "hold": hold,
+                                      "operand": _getattr(value, "serial", 0), "stale": stale,
+                                      "at": _perf(), "made": made})
+            inject = _seen["inject"]
+            if inject:
+                _seen["injected"] += 1
+        if inject:
+            raise _injected("the grader made this step of increase raise")
+        if _seen["arrive"] is not None:
+            _seen["arrive"]()
+        return serial if made is None else made
+
+    observe.__kwdefaults__["_self"] = observe
+    seen["observe"] = observe
+    return observe
 
 
-def snapshot(value: object, *, _isinstance=_isinstance, _int=int, _add=_int_add,
-             _getattr=_getattr, _type=_type, _short=_short) -> dict:
-    """database_value as plain data: an int (and its serial if Tracked), else a repr."""
+def snapshot(value: object, *, _isinstance=_isinstance, _int=int, _str=str, _add=_int_add,
+             _getattr=_getattr, _type=_type, _short=short) -> dict:
+    """database_value as plain data: an int (and its serial if Tracked), else a repr
+    (a string, whatever a rebound repr answers)."""
     if _isinstance(value, _int):
         serial = _getattr(value, "serial", None)
         return {"value": _add(value, 0), "serial": serial if _type(serial) is _int else None}
-    return {"value": _short(value), "serial": None}
+    shown = _short(value)
+    return {"value": shown if _type(shown) is _str else "<unprintable>", "serial": None}
+
+
+# Every instrument's __globals__ is this namespace: it must lead to no other
+# module of ours (short.__globals__ is common's), so short lives on only in
+# snapshot's defaults.
+del short
 
 
 class SpyLock:
@@ -391,24 +454,36 @@ def spy_lock(module, *, SpyLock=SpyLock, _Lock=_Lock, _get_ident=_get_ident, _li
              _perf=_perf, _vars=_vars, len=len, snapshot=snapshot) -> tuple:
     """(lock, spy): the SpyLock, and the probe's view of it: ``spy["held"]()``
     (the number of the current hold if this thread holds it, else None),
-    ``spy["report"]()`` ({"count", "waiters", "holds", "locked"})."""
+    ``spy["report"]()`` ({"count", "waiters", "holds", "locked"}),
+    ``spy["waiters"]()``, ``spy["released"]()`` (holds ended so far), and
+    ``spy["turns"]``, where the probe may put an "asking" hook (run as a
+    thread asks for the lock, counted as waiting) and a "got" hook (run by
+    the thread that has just got it) to force an interleaving."""
     real = _Lock()
-    state = {"owner": None, "count": 0, "waiters": 0, "holds": [], "current": None}
+    state = {"owner": None, "count": 0, "waiters": 0, "holds": [], "current": None,
+             "released": 0}
+    turns = {"asking": None, "got": None}
     meta = _Lock()
 
     def peek(*, _module=module, _vars=_vars, _snapshot=snapshot) -> dict:
         return _snapshot(_vars(_module).get("database_value"))
 
     def acquire(blocking=True, timeout=-1, *, _real=real, _state=state, _meta=meta,
-                _ident=_get_ident, _perf=_perf, _peek=peek) -> bool:
+                _turns=turns, _ident=_get_ident, _perf=_perf, _peek=peek) -> bool:
         with _meta:
             _state["waiters"] += 1
         try:
+            asking = _turns["asking"]
+            if asking is not None:
+                asking()
             got = _real.acquire(blocking, timeout)
         finally:
             with _meta:
                 _state["waiters"] -= 1
         if got:
+            holding = _turns["got"]
+            if holding is not None:
+                holding()
             _state["owner"] = _ident()
             _state["count"] += 1
             _state["current"] = {"n": _state["count"], "thread": _state["owner"],
@@ -426,7 +501,12 @@ def spy_lock(module, *, SpyLock=SpyLock, _Lock=_Lock, _get_ident=_get_ident, _li
                 _state["holds"].append(hold)
             _state["current"] = None
             _state["owner"] = None
+            _state["released"] += 1
         _real.release()
+
+    # Not real.locked itself: its __self__ would hand out the real lock.
+    def locked(*, _real=real) -> bool:
+        return _real.locked()
 
     def held(*, _state=state, _ident=_get_ident):
         return _state["count"] if _state["owner"] == _ident() else None
@@ -439,9 +519,87 @@ def spy_lock(module, *, SpyLock=SpyLock, _Lock=_Lock, _get_ident=_get_ident, _li
     def waiters(*, _state=state) -> int:
         return _state["waiters"]
 
+    def released(*, _state=state) -> int:
+        return _state["released"]
+
     lock = SpyLock()
-    lock._acquire, lock._release, lock._locked = acquire, release, real.locked
-    return lock, {"held": held, "report": report, "waiters": waiters}
+    lock._acquire, lock._release, lock._locked = acquire, release, locked
+    return lock, {"held": held, "report": report, "waiters": waiters, "released": released,
+                  "turns": turns}
+
+
+# -- q2: forced interleavings (hooks of the spy lock) ---------------------------
+# What a thread read before it held the lock is shown stale by a write that
+# comes before its own: these put one there, whatever arithmetic it used.
+def first_holder_waits(others: int, waiting, timeout: float = GATE_WAIT, *,
+                       _monotonic=_monotonic, _sleep=_sleep) -> object:
+    """A "got" hook: the first thread to get the lock keeps it until ``others``
+    threads wait for it (``waiting()``), or a timeout; they have all read
+    whatever they read before asking for it by then."""
+    done = [False]  # only the holder of the lock reads or sets it
+
+    def got(*, _done=done, _others=others, _waiting=waiting, _timeout=timeout,
+            _now=_monotonic, _sleep=_sleep) -> None:
+        if _done[0]:
+            return
+        _done[0] = True
+        deadline = _now() + _timeout
+        while _waiting() < _others and _now() < deadline:
+            _sleep(0.001)
+
+    return got
+
+
+def first_asker_waits(released, timeout: float = 1.0, *, _Lock=_Lock,
+                      _get_ident=_get_ident, _monotonic=_monotonic, _sleep=_sleep) -> object:
+    """An "asking" hook: the first thread to ask for the lock waits (before it
+    gets it) until another thread has held and released it (``released()``),
+    or a timeout; what it read before asking is stale by then."""
+    first = [None]
+    meta = _Lock()
+
+    def asking(*, _first=first, _meta=meta, _released=released, _timeout=timeout,
+               _ident=_get_ident, _now=_monotonic, _sleep=_sleep) -> None:
+        with _meta:
+            if _first[0] is not None:
+                return
+            _first[0] = _ident()
+        deadline = _now() + _timeout
+        while _released() < 1 and _now() < deadline:
+            _sleep(0.001)
+
+    return asking
+
+
+def other_writer(seen: dict, *, Tracked=Tracked, _Lock=_Lock, _vars=_vars, _type=_type,
+                 _int=int, _add=_int_add, issubclass=issubclass, next=next) -> tuple:
+    """(asking, wrote): an "asking" hook that plays another thread: as the
+    first call asks for the lock, it adds one to database_value (a new
+    Tracked value). ``wrote()``: (the value before, the value it wrote), or
+    (None, None) if it did not."""
+    state = {"done": False, "before": None, "wrote": None}
+    meta = _Lock()
+
+    def asking(*, _state=state, _meta=meta, _seen=seen, _tracked=Tracked, _vars=_vars,
+               _type=_type, _int=_int, _add=_add, _issubclass=issubclass,
+               _next=next) -> None:
+        with _meta:
+            if _state["done"]:
+                return
+            _state["done"] = True
+            names = _vars(_seen["module"])
+            value = names.get("database_value")
+            if not _issubclass(_type(value), _int):
+                return
+            new = _tracked(_add(value, 1), _seen["observe"], _next(_seen["serials"]))
+            names["database_value"] = new
+            _state["before"], _state["wrote"] = value, new
+
+    def wrote(*, _state=state, _meta=meta) -> tuple:
+        with _meta:
+            return _state["before"], _state["wrote"]
+
+    return asking, wrote
 
 
 class TimeShim:

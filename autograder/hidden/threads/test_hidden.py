@@ -81,12 +81,21 @@ def test_increase_lock_covers_everything(student):
         f"{' and time.sleep ran while it was not held' if slept_outside else ''}: the "
         f"simulated latency (time.sleep({judge.LATENCY:g})) between the read and the write "
         "must happen while the lock is held")
-    seen = run_probe(student, probe.increase_contention, 2,
-                     what="2 threads each calling increase(lock) once, sharing one lock")
+    # The first thread to ask for the lock waits until the other has held it:
+    # whatever it read before asking is stale then, however it adds one.
+    what = "2 threads each calling increase(lock) once, sharing one lock"
+    seen = run_probe(student, probe.increase_contention, 2, "asker", what=what)
     assert not seen["stale"], (
         "with 2 threads, one of them added one to the value of database_value it had read "
         "before it took the lock, after the other thread had written a new value: read "
         "database_value inside the lock")
+    assert not seen["errors"], f"increase raised in a thread.{judge.errors_text(seen['errors'])}"
+    value = seen["final"]["value"]
+    assert value == 2, (
+        f"{what}, the first to ask for the lock waiting until the other had held it: "
+        f"database_value ended at {value!r}, an update was lost. A value of database_value "
+        "read before the lock was taken was written back: read, add one and write all "
+        "while holding the lock")
 
 
 @check("q2", after="test_increase_uses_the_lock")
