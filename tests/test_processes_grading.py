@@ -1,8 +1,9 @@
 """The processes assignment, beyond the scores of tests/test_assignments.py:
 pickling errors are named in the feedback, a single CPU switches the speedup
 test to judging concurrency (and says so), nothing a submission starts
-outlives its grading, and the values and yardsticks the judges trust are
-computed by the grader's own code."""
+outlives its grading, the values and yardsticks the judges trust are
+computed by the grader's own code, a timed wait cannot be skipped (salts),
+and only the target's own work proves that it ran (nonces)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 
 from autograder.judges import processes as judge
 from autograder.probes import machine, payloads
+from autograder.probes import processes as probe
 
 OURS = SUBMISSIONS / "processes"
 REFERENCE = ROOT / "solutions" / "processes" / "processes.py"
@@ -131,3 +134,76 @@ def test_longer_items_make_a_speed_test_decidable(serial, gain, start):
     longer = judge.MapRun(window=0.0, caller=0.0, cpu=run.serial_needed,
                           serial=run.serial_needed, gain=gain, start=start, workers=4)
     assert run.decidable or longer.decidable or run.serial_needed == float("inf")
+
+
+def _in_threads(function, items: list) -> tuple[list, float]:
+    """``function`` on each item, each in a thread of its own: results, wall seconds."""
+    results: list = [None] * len(items)
+
+    def run(index: int) -> None:
+        results[index] = function(items[index])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(items))]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.monotonic() - started
+
+
+def test_a_timed_wait_cannot_be_skipped():
+    """An item that carries a salt server's address gets its value only once
+    the server's wait (the seconds the grader told it) is over, whatever
+    seconds the item says; the server names the process that asked."""
+    items = judge.work_items(2, 1000, [0.3, 0.15])
+    address = judge.salt_server()
+    assert machine.serve_salts(items, address) == {"values": [None, None], "pids": []}
+    rewritten = [(seed, iterations, 0, address) for seed, iterations, _ in items]
+    got, took = _in_threads(payloads.work, rewritten)
+    after = machine.serve_salts(items, address)
+    assert took >= 0.3  # the longest wait, though the items said 0
+    assert after == {"values": got, "pids": [os.getpid()]}
+    assert got != judge.values(items)  # without its salt, no value is right
+    # The calibration serves salts the same way, and computes the salted values.
+    address = judge.salt_server()
+    before = machine.calibrate_map(items, 2, False, address)
+    assert before["values"] == [None, None] and before["pids"] == []
+    got, took = _in_threads(payloads.work, [(*item, address) for item in items[:1]])
+    after = machine.calibrate_map(items, 2, False, address)
+    assert took >= 0.3 and after["values"] == [got[0], None]
+    with pytest.raises(AssertionError, match="1 of the 2 items never got through their wait"):
+        judge.unsalted("parallel_map(f, 2 items)", after["values"])
+
+
+def test_only_the_targets_work_proves_that_it_ran():
+    """A target takes a nonce from the probe's FIFO and answers with the mix
+    of it; saying anything else, answering wrong or twice with one nonce
+    proves nothing; runs that find every nonce taken count only once all
+    were answered."""
+    nonces = judge.nonces(2)
+    answers = judge.proofs(nonces, 1000)
+    listener = probe._Listener(nonces)
+    try:
+        target = payloads.Recorder(listener.address, listener.nonces, 1000)
+        for _ in range(3):
+            target()
+        peers = listener.poll()
+    finally:
+        listener.close()
+    assert [(p["nonce"], p["answer"], p["unserved"]) for p in peers] == [
+        (nonces[0], answers[nonces[0]], False), (nonces[1], answers[nonces[1]], False),
+        (None, None, True)]
+    found = judge.proven("run_processes(target, 2)", peers, answers)
+    assert found.pids == [os.getpid()] * 3  # two proven runs, and one more
+    honest = {"pid": 7, "nonce": nonces[0], "answer": answers[nonces[0]], "unserved": False,
+              "ended": True}
+    for forged in ({**honest, "answer": answers[nonces[0]] ^ 1}, {**honest, "pid": 8},
+                   {**honest, "nonce": 12345}):
+        with pytest.raises(AssertionError, match="did not do target's work"):
+            judge.proven("run_processes(target, 2)", [honest, forged], answers)
+    unserved = {**honest, "nonce": None, "answer": None, "unserved": True}
+    with pytest.raises(AssertionError, match="did not do target's work"):
+        judge.proven("run_processes(target, 2)", [honest, unserved], answers)
+    said_done = {**honest, "nonce": None, "answer": None}  # b"done", not an answer
+    assert judge.runs([said_done], answers).pids == []

@@ -8,7 +8,10 @@ The functions these checks hand to your code (``work``, ``square`` and the
 target of run_processes, in autograder.probes.payloads) are defined at the
 top level of an importable module, so they pickle whatever the start method.
 Where your code ran, and how long it took, the grader reads from the
-operating system, not from what your functions return.
+operating system, not from what your functions return. Call them on the
+items as given: where the checks time the waits, each value needs something
+only the grader's own server gives out once the item's wait is over, and the
+target proves it ran by answering the grader.
 
 PYTEST_DONT_REWRITE: feedback is the assert message alone, never pytest's
 explanation (which would show a hidden test's expected answer).
@@ -50,8 +53,12 @@ def test_choices_shape(student):
 @check("q2", hidden=False, timeout=10)
 def test_run_processes_runs_target(student):
     """run_processes(target, 3) runs target in 3 child processes and returns the 3 Processes"""
-    seen = judge.observe(student, probe.run_processes, 3, judge.iterations_for(TARGET_CPU),
-                         what="run_processes(target, 3)", timeout=10)
+    what = "run_processes(target, 3)"
+    iterations = judge.iterations_for(TARGET_CPU)
+    nonces = judge.nonces(3)  # one per run: each answer proves one run of target
+    answers = judge.meanwhile(judge.proofs, nonces, iterations)
+    seen = judge.observe(student, probe.run_processes, 3, iterations, nonces, what=what,
+                         timeout=10)
     result = seen.result
     returned = result["returned"]
     assert returned is not None, (
@@ -59,7 +66,7 @@ def test_run_processes_runs_target(student):
     assert len(returned) == 3 and all(p["is_process"] for p in returned), (
         f"run_processes(target, 3) returned {result['repr']}: a list of 3 "
         "multiprocessing.Process objects was expected")
-    pids = [p["pid"] for p in result["ran"] if p["done"]]
+    pids = judge.proven(what, result["ran"], answers.result()).pids
     spent = judge.caller_cpu(seen.evidence)
     assert result["caller"] not in pids and spent < 0.6 * TARGET_CPU + 0.012, (
         "target ran in the calling process: call start() on each Process (run() or calling "
@@ -78,13 +85,15 @@ def test_parallel_map_values(student):
         iterations = int(0.025 / fastest)
         # The first items wait longest, so that results in the order they finish are wrong.
         items = judge.work_items(8, iterations, [scale * 0.005 * (10 - x) for x in range(8)])
-        seen = judge.observe(student, probe.mapped, "parallel_map", "work", items, 4,
-                             what=what, timeout=20, hint=judge.HANGS,
-                             around=(machine.calibrate_map, (items, 4, measure_start)))
-        want = seen.evidence["around"]["before"]["values"]
+        salts = judge.salt_server()  # the waits are the grader's: none can be skipped
+        seen = judge.observe(student, probe.mapped, "parallel_map", "work", items, 4, None,
+                             salts, what=what, timeout=20, hint=judge.HANGS,
+                             around=(machine.calibrate_map, (items, 4, measure_start, salts)))
+        want = seen.evidence["around"]["after"]["values"]
         assert seen.result["values"] == want, (
             f"{what} returned {judge.shown(seen.result)}; f(x) for each item, in order, has "
             f"{judge.shown({'values': want})}")
+        judge.unsalted(what, want)
         run = judge.map_run(seen, items, 4, fastest)
         assert not run.in_caller, judge.in_caller_text(what, run) + "; use worker processes."
         quick = dataclasses.replace(run, start=judge.START_MARGIN)
@@ -116,13 +125,14 @@ def test_io_map_values(student):
     cpu = 8 * 0.01
     items = judge.work_items(8, judge.iterations_for(0.01),
                              [0.02 * (8 - x) for x in range(8)])  # the first items wait longest
-    want = judge.meanwhile(judge.values, items)
-    seen = judge.observe(student, probe.mapped, "io_map", "work", items, 8, what=what,
-                         timeout=10)
-    want = want.result()
+    salts = judge.salt_server()  # the waits are the grader's: none can be skipped
+    seen = judge.observe(student, probe.mapped, "io_map", "work", items, 8, None, salts,
+                         what=what, timeout=10, around=(machine.serve_salts, (items, salts)))
+    want = seen.evidence["around"]["after"]["values"]
     assert seen.result["values"] == want, (
         f"{what} returned {judge.shown(seen.result)}; f(x) for each item, in order, has "
         f"{judge.shown({'values': want})}")
+    judge.unsalted(what, want)
     children, caller = judge.children_cpu(seen.evidence), judge.caller_cpu(seen.evidence)
     assert children < 0.5 * cpu and caller >= 0.5 * cpu, (
         f"{what}: the calls ran in other processes (the calling process used {caller:.3f} s of "

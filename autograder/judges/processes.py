@@ -5,10 +5,17 @@ seconds are measurements, typed and bounded. A probe that runs several cases
 reports one observation per case, and fewer only when the last one is the
 exception that stopped it. The calibrations of ``probes/machine.py`` run in
 the supervisor, not in a worker; their shapes are here too, for the evidence.
+
+Two kinds of proof come back that only the work itself gives, and the judge
+checks both with values it computes (or the supervisor does) from what it
+picked: a target's answer to its nonce (``nonces``, ``proofs``, ``runs``),
+and the value of an item whose wait a salt server timed (``salt_server``,
+``unsalted``; the server, and the values, are ``machine.py``'s).
 """
 
 import math
 import random
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,6 +50,7 @@ CpuCount = Annotated[int, Ge(1), Le(1 << 16)]
 CpuShare = Annotated[float, Ge(0), Le(1 << 16)]
 # SO_PEERCRED gives 0 for a peer in another pid namespace
 PeerPid = Annotated[int, Ge(0), Le(1 << 22)]
+Word = Annotated[int, Ge(0), Le((1 << 64) - 1)]  # 8 bytes on the wire: a nonce, a salt
 
 
 class Failed(TypedDict):
@@ -72,10 +80,14 @@ class IsProcess(TypedDict):
 
 
 class Peer(TypedDict):
-    """A process that connected to the probe's socket (the kernel named it)."""
+    """A process that connected to the probe's socket (the kernel named it):
+    the nonce it took and its answer (None until it sent both), whether it
+    said no nonce was left for it, and whether its connection has ended."""
 
     pid: PeerPid
-    done: bool
+    nonce: Word | None
+    answer: Word | None
+    unserved: bool
     ended: bool
 
 
@@ -95,7 +107,6 @@ class Mapped(TypedDict):
     caller: Pid
     type: Name | None
     repr: Text
-    pids: listof(PeerPid, MOST) | None  # the processes ``work`` ran in, named by the kernel
     values: listof(Json, MOST) | None
 
 
@@ -119,11 +130,13 @@ class _MapCalibration(TypedDict):
     wall: Seconds
     gain: Annotated[float, Ge(0), Le(1e9)]
     cpus: Cpus
+    pids: listof(PeerPid, MOST)  # the processes a salt server released salts to
 
 
 @lru_cache(maxsize=64)
 def _map_calibration(count: int, timed: bool) -> Any:
-    """One value and one CPU time per item; a start time when it was asked for."""
+    """One value (None: a salt not released) and one CPU time per item; a
+    start time when it was asked for."""
 
     class MapCalibration(_MapCalibration):
         values: listof(Json, count, count)
@@ -133,8 +146,20 @@ def _map_calibration(count: int, timed: bool) -> Any:
     return MapCalibration
 
 
-def _calibrate_map(items: list, workers: int, start: bool = False) -> Any:
+def _calibrate_map(items: list, workers: int, start: bool = False,
+                   salts: str | None = None) -> Any:
     return _map_calibration(len(items), bool(start))
+
+
+@lru_cache(maxsize=64)
+def _salted(count: int) -> Any:
+    """One value per item (None: its salt was never released)."""
+
+    class Salted(TypedDict):
+        values: listof(Json, count, count)
+        pids: listof(PeerPid, MOST)
+
+    return Salted
 
 
 SHAPES = {
@@ -149,6 +174,7 @@ SHAPES = {
     probe.costly_sum_of_squares: Sum,
     machine.cpus: Cpus,
     machine.calibrate_map: ByArguments(_calibrate_map),
+    machine.serve_salts: ByArguments(lambda items, address: _salted(len(items))),
     machine.start_cost: row(Seconds, Seconds),
 }
 
@@ -262,6 +288,79 @@ def values(items: list[list]) -> list[int]:
     return [mix(seed, iterations) for seed, iterations, *_ in items]
 
 
+# -- waits that cannot be skipped: salts (machine.py) ------------------------------------
+def salt_server() -> str:
+    """A fresh address (Linux's abstract namespace) for the salt server of one
+    call: the probe adds it to each item, the calibration serves it."""
+    return f"\0advpy-salts-{secrets.token_hex(12)}"
+
+
+def unsalted(what: str, values: list) -> None:
+    """Every item's salt was released: ``work`` waited for each one."""
+    missing = sum(value is None for value in values)
+    if missing:
+        raise StudentFailure(
+            f"{what}: {missing} of the {len(values)} items never got through their wait "
+            "(the grader's f was not called on them, or not with the items as given)")
+
+
+# -- run_processes's target proves each run (probes/processes.py) ------------------------
+def nonces(count: int) -> list[int]:
+    """A fresh nonce for each run the target is expected to make."""
+    return seeds(count)
+
+
+def proofs(nonces: list[int], iterations: int) -> dict[int, int]:
+    """What the target answers to each nonce: computed here, meanwhile."""
+    return {nonce: mix(nonce, iterations) for nonce in nonces}
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The processes that ran the target, as their answers prove."""
+
+    done: list[dict]  # peers whose answer is right, each nonce counted once
+    forged: list[dict]  # peers that answered without the work (or for a nonce taken twice)
+    unserved: list[dict]  # peers that found every nonce taken
+
+    @property
+    def pids(self) -> list[int]:
+        """One pid per run: the proven ones, and those that came after every
+        nonce was taken (``proven`` admits them only when all were answered)."""
+        return [peer["pid"] for peer in self.done + self.unserved]
+
+
+def runs(peers: list[dict], answers: dict[int, int]) -> Runs:
+    """Sort ``peers`` (the probe's) by what their answers prove. A peer that
+    sent no whole answer (still running, or saying something else) is no run."""
+    done, forged, unserved, used = [], [], [], set()
+    for peer in peers:
+        if peer["unserved"]:
+            unserved.append(peer)
+        elif peer["nonce"] is None:
+            continue
+        elif peer["nonce"] in answers and peer["nonce"] not in used and (
+                answers[peer["nonce"]] == peer["answer"]):
+            used.add(peer["nonce"])
+            done.append(peer)
+        else:
+            forged.append(peer)
+    return Runs(done, forged, unserved)
+
+
+def proven(what: str, peers: list[dict], answers: dict[int, int]) -> Runs:
+    """``runs``, failing the test when a process answered for the target
+    without having done its work. Runs that found no nonce left count only
+    once every nonce was answered (then they are runs beyond those asked
+    for); before that, a nonce was taken by something that did not answer."""
+    found = runs(peers, answers)
+    if found.forged or (found.unserved and len(found.done) < len(answers)):
+        raise StudentFailure(
+            f"{what}: a process connected as target but did not do target's work; pass the "
+            "function you are given as the target of each Process, and start() them")
+    return found
+
+
 def meanwhile(function: Callable, *args: Any) -> Future:
     """``function(*args)`` in a thread of the grader, which mostly waits for
     the student process meanwhile: ``.result()`` once the call is observed."""
@@ -355,7 +454,7 @@ def map_run(seen, items: list[list], workers: int, fastest: float = math.inf) ->
     if "before" not in around or "after" not in around:  # asked for, so a tampered sandbox
         raise unreadable("the call", "the grader's calibration runs are missing")
     before, after = around["before"], around["after"]
-    if before["values"] != after["values"]:
+    if None not in before["values"] and before["values"] != after["values"]:
         raise RuntimeError("the grader's two calibration runs computed different values")
     for item, first, second in zip(items, before["cpu"], after["cpu"], strict=True):
         if item[1] >= 1000:

@@ -24,19 +24,27 @@ write. What decides them, and where it comes from:
 - Which processes ran run_processes's target: the target connects to a Unix
   socket of this probe, and the kernel (SO_PEERCRED) names the process on the
   other end; the kernel closes the connection when that process ends, so the
-  probe knows, when run_processes returns, which of them had ended. No file
-  or record that the student's code could write is read. Those pids reach
-  the judge through this probe, so the supervisor's evidence backs them: each
+  probe knows, when run_processes returns, which of them had ended. What a
+  target says proves it ran: it takes a nonce the judge picked from this
+  probe's FIFO (a pipe read of 8 bytes is whole and goes to one reader only)
+  and answers ``mix(nonce, iterations)``, which the judge computed meanwhile;
+  a process that connects and says anything else ran nothing. No file or
+  record that the student's code could write is read. Those pids reach the
+  judge through this probe, so the supervisor's evidence backs them: each
   target spends CPU, which shows in the calling process's own CPU if it ran
   there, and a child that was never joined is still listed (running or
-  unreaped) when the answer comes. The same socket names the processes that
-  ``work`` ran in where only waits can show concurrency (``named``): threads
-  in one child overlap waits too, but the kernel names one process.
+  unreaped) when the answer comes.
+- Waits that cannot be skipped: where the judge times ``work``'s waits, its
+  items carry the address of the grader's salt server, a process the
+  supervisor forks before the worker (``machine.py``, ``salts``): each item's
+  value needs a salt the server releases only once the item's wait is over,
+  and it names (SO_PEERCRED) the process it released each salt to, which is
+  how the judge knows how many processes the items ran in.
 
 Chosen for being simple and robust: a socket and SO_PEERCRED work under every
 start method (a spawned child connects by the address it was pickled with),
-need no helper process, and a connection closed by the kernel at exit is a
-fact about the process, not about anything its code said.
+and a connection closed by the kernel at exit is a fact about the process,
+not about anything its code said.
 """
 
 from __future__ import annotations
@@ -64,10 +72,22 @@ _set_start_method = multiprocessing.set_start_method
 _BaseProcess = multiprocessing.process.BaseProcess
 _Socket = _socket.socket  # a C type: its methods cannot be patched
 _PEERCRED = struct.Struct("3i")
-_PAYLOADS = payloads
 _cpu_count = os.cpu_count
 _affinity = getattr(os, "sched_getaffinity", None)
 _mkdtemp = tempfile.mkdtemp
+_mkfifo = os.mkfifo
+_open = os.open
+_write = os.write
+_from_bytes = int.from_bytes
+# What a probe uses of payloads, bound here: once its objects are handed over,
+# the student's code can rewrite that module's namespace (work.__globals__).
+_PAYLOADS = payloads
+_PAYLOADS_NAME = payloads.__name__
+_WORD = payloads.WORD
+_MASK = payloads.MASK
+_NO_NONCE = payloads.NO_NONCE
+_Number = payloads.Number
+_Recorder = payloads.Recorder
 
 DEFAULT = "default"  # an argument the probe leaves out, so the student's default applies
 FUNCTIONS = {"square": payloads.square, "work": payloads.work}
@@ -83,7 +103,7 @@ def _expose() -> None:
     function of ours checks that importing its module by name gives back the
     same object, so we put it back before the student's code pickles.
     """
-    sys.modules[_PAYLOADS.__name__] = _PAYLOADS
+    sys.modules[_PAYLOADS_NAME] = _PAYLOADS
 
 
 def _use_start_method(method: str | None) -> None:
@@ -145,21 +165,32 @@ def choices(module) -> dict:
 
 # -- q2 ---------------------------------------------------------------------
 class _Listener:
-    """A Unix socket in a private folder that targets connect to. For each
-    connection the kernel gives the peer's pid (SO_PEERCRED); it says
-    b"done" when the target has finished, and ends when its process ends."""
+    """A Unix socket in a private folder that targets connect to, and a FIFO
+    beside it holding the judge's nonces. For each connection the kernel
+    gives the peer's pid (SO_PEERCRED); the peer sends a nonce and its
+    answer (16 bytes) when the target has finished, or b"none" when no
+    nonce was left, and the connection ends when its process ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, nonces: list[int] | tuple[int, ...] = ()) -> None:
         self.folder = _mkdtemp(prefix="advpy-")
         self.address = f"{self.folder}/s"
+        self.nonces = f"{self.folder}/n"
         self.socket = _Socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         self.socket.bind(self.address)
         self.socket.listen(4096)
         self.socket.setblocking(False)
+        # Held open for reading and writing, so that a target finds the nonces
+        # left (or nothing, at once) rather than the end of the FIFO.
+        _mkfifo(self.nonces, 0o600)
+        self.fifo = _open(self.nonces, os.O_RDWR | os.O_NONBLOCK)
+        data = b"".join((n & _MASK).to_bytes(_WORD, "little") for n in nonces)
+        while data:
+            data = data[_write(self.fifo, data):]
         self.peers: list[dict] = []
 
     def poll(self) -> list[dict]:
-        """Accept what is waiting, read what was sent: [{pid, done, ended}, ...]."""
+        """Accept what is waiting, read what was sent:
+        [{pid, nonce, answer, unserved, ended}, ...]."""
         while True:
             try:
                 fd, _ = self.socket._accept()
@@ -182,18 +213,31 @@ class _Listener:
                     peer["ended"] = True
                     peer["socket"].close()
                 peer["data"] += chunk
-        return [{"pid": p["pid"], "done": p["data"] == b"done", "ended": p["ended"]}
-                for p in self.peers]
+        return [_said(p["pid"], p["data"], p["ended"]) for p in self.peers]
 
     def close(self) -> None:
         for peer in self.peers:
             peer["socket"].close()
         self.socket.close()
+        os.close(self.fifo)
+        for path in (self.address, self.nonces):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
         try:
-            os.unlink(self.address)
             os.rmdir(self.folder)
         except OSError:
             pass
+
+
+def _said(pid: int, data: bytes, ended: bool) -> dict:
+    """What a peer said: a nonce and its answer (exactly 16 bytes), that no
+    nonce was left for it, or nothing readable (nonce and answer None)."""
+    proof = len(data) == 2 * _WORD
+    return {"pid": pid, "ended": ended, "unserved": data == _NO_NONCE,
+            "nonce": _from_bytes(data[:_WORD], "little") if proof else None,
+            "answer": _from_bytes(data[_WORD:], "little") if proof else None}
 
 
 def _describe_process(process) -> dict:
@@ -208,18 +252,20 @@ def _describe_process(process) -> dict:
     return seen
 
 
-def run_processes(module, count, iterations: int, method: str | None = None) -> dict:
-    """Call run_processes(Recorder, count) (leaving count out for DEFAULT).
+def run_processes(module, count, iterations: int, nonces: list[int],
+                  method: str | None = None) -> dict:
+    """Call run_processes(Recorder, count) (leaving count out for DEFAULT),
+    the Recorder taking the judge's ``nonces``, one per run.
 
     Reports what it returned and the processes the target ran in: when
-    run_processes returned ("at_return": which had connected, finished and
+    run_processes returned ("at_return": which had connected, answered and
     ended), and after waiting up to LATE seconds for targets still running
     ("ran")."""
     _expose()
     _use_start_method(method)
-    listener = _Listener()
+    listener = _Listener(nonces)
     try:
-        target = _PAYLOADS.Recorder(listener.address, iterations)
+        target = _Recorder(listener.address, listener.nonces, iterations)
         if count == DEFAULT:
             value = module.run_processes(target)
         else:
@@ -232,7 +278,8 @@ def run_processes(module, count, iterations: int, method: str | None = None) -> 
         expected = len(returned) if returned else (cpus if count == DEFAULT else count)
         deadline = _monotonic() + LATE
         ran = at_return
-        while _monotonic() < deadline and sum(p["done"] for p in ran) < max(expected, 1):
+        while _monotonic() < deadline and sum(
+                p["nonce"] is not None or p["unserved"] for p in ran) < max(expected, 1):
             _sleep(0.01)
             ran = listener.poll()
         return {"caller": _getpid(), "type": type(value).__name__, "repr": short(value),
@@ -244,28 +291,22 @@ def run_processes(module, count, iterations: int, method: str | None = None) -> 
 
 # -- q3 and q4 --------------------------------------------------------------
 def mapped(module, name: str, function: str, items: list, workers=DEFAULT,
-           method: str | None = None, named: bool = False) -> dict:
+           method: str | None = None, salts: str | None = None) -> dict:
     """Call ``name(FUNCTION, items[, workers])`` (parallel_map or io_map) and
     report what it returned. ``work``'s items are [seed, iterations, seconds];
-    ``named`` adds our socket's address to each, and reports the pids the
-    kernel named on the other end ("pids": one per call of ``work``)."""
+    ``salts``, the address of the grader's salt server, is added to each (its
+    salts are released once the items' waits are over)."""
     _expose()
     _use_start_method(method)
     func = FUNCTIONS[function]
-    listener = _Listener() if named else None
-    try:
-        if listener is not None:
-            items = [(*item, listener.address) for item in items]
-        else:
-            items = [tuple(item) if type(item) is list else item for item in items]
-        student = getattr(module, name)
-        value = student(func, items) if workers == DEFAULT else student(func, items, workers)
-        pids = None if listener is None else [peer["pid"] for peer in listener.poll()][:MOST]
-    finally:
-        if listener is not None:
-            listener.close()
+    if salts is not None:
+        items = [(*item, salts) for item in items]
+    else:
+        items = [tuple(item) if type(item) is list else item for item in items]
+    student = getattr(module, name)
+    value = student(func, items) if workers == DEFAULT else student(func, items, workers)
     results, kind = _as_list(value)
-    return {"caller": _getpid(), "type": kind, "repr": short(value), "pids": pids,
+    return {"caller": _getpid(), "type": kind, "repr": short(value),
             "values": None if results is None else [jsonable(v) for v in results]}
 
 
@@ -298,8 +339,8 @@ def costly_sum_of_squares(module, numbers: list, count, method: str | None = Non
     whichever process squares them."""
     _expose()
     _use_start_method(method)
-    values = [_PAYLOADS.Number(seed, iterations) for seed, iterations in numbers]
+    values = [_Number(seed, iterations) for seed, iterations in numbers]
     value = module.parallel_sum_of_squares(values, count)
-    if isinstance(value, _PAYLOADS.Number):
+    if isinstance(value, _Number):
         value = int(value)
     return {"value": jsonable(value), "type": type(value).__name__, "repr": short(value)}

@@ -13,7 +13,11 @@ What decides points comes from where the student's code cannot write
   the supervisor from the kernel when the probe starts and when it answers
   (work done in the calling process shows in its own CPU, whatever its
   return values say); for run_processes, the pid the kernel names on the
-  other end of the target's socket;
+  other end of the target's socket, counted only when the target's answer
+  to a nonce picked here proves it did the target's work;
+- waits: where they are timed, each item's value needs a salt that the
+  grader's salt server (in the supervisor) releases only once the item's
+  wait is over, and the server names the processes that asked;
 - speed: the wall time of the call on the supervisor's clock, against the
   serial time (the items' work at the fastest pace this machine showed, plus
   their waits), against what the grader's own processes did with the same
@@ -26,7 +30,7 @@ What decides points comes from where the student's code cannot write
   busy to show our own processes' speedup, items that mostly wait (and
   compute a little) are used instead: waiting in several processes at once
   shows as wall time well under the serial sum, while the calling process's
-  own CPU stays low and the kernel names at least two worker processes.
+  own CPU stays low and the salt server names at least two worker processes.
 
 PYTEST_DONT_REWRITE: feedback is the assert message alone, never pytest's
 explanation (which would show a hidden test's expected answer).
@@ -35,6 +39,7 @@ explanation (which would show a hidden test's expected answer).
 import dataclasses
 import math
 import multiprocessing
+import os
 import weakref
 
 from autograder.judges import processes as judge
@@ -129,12 +134,11 @@ for _number, _workload in enumerate(ANSWERS, start=1):
 
 
 # q2 ----------------------------------------------------------------------
-def _targets(seen, what):
-    """The processes the target ran in (named by the kernel), each once and
-    finished; fails when the target ran in the calling process."""
+def _targets(seen, what, answers):
+    """The processes the target ran in (named by the kernel, proven by their
+    answers), each once; fails when the target ran in the calling process."""
     result = seen.result
-    peers = [p for p in result["ran"] if p["done"]]
-    pids = [p["pid"] for p in peers]
+    pids = judge.proven(what, result["ran"], answers).pids
     assert result["caller"] not in pids, (
         f"{what}: target ran in the calling process; call start() on each Process (run() or "
         "calling target yourself runs it there)")
@@ -154,15 +158,20 @@ def _not_in_caller(seen, what, targets):
 def test_run_processes_default_and_join(student):
     """run_processes(target) starts os.cpu_count() processes by default and joins them all"""
     what = "run_processes(target) with the default num_processes"
-    seen = judge.observe(student, probe.run_processes, probe.DEFAULT,
-                         judge.iterations_for(0.02), what=what, timeout=15)
+    iterations = judge.iterations_for(0.02)
+    # One nonce per CPU, and spares: the default may be any count of CPUs here.
+    nonces = judge.nonces(max(os.cpu_count() or 1, os.sysconf("SC_NPROCESSORS_ONLN")) + 2)
+    answers = judge.meanwhile(judge.proofs, nonces, iterations)
+    seen = judge.observe(student, probe.run_processes, probe.DEFAULT, iterations, nonces,
+                         what=what, timeout=15)
+    answers = answers.result()
     result = seen.result
-    pids = _targets(seen, what)
+    pids = _targets(seen, what, answers)
     expected = {result["cpu_count"], result["affinity"]}
     assert len(pids) in expected, (
         f"with the default num_processes, target ran in {len(pids)} process(es); "
         f"os.cpu_count() is {result['cpu_count']} on this machine")
-    finished = {p["pid"] for p in result["at_return"] if p["done"] and p["ended"]}
+    finished = {p["pid"] for p in judge.runs(result["at_return"], answers).done if p["ended"]}
     late = [pid for pid in pids if pid not in finished]
     # The kernel closes a process's end of the socket when it ends; the
     # supervisor also sees a child that was never joined still there at the end.
@@ -186,9 +195,11 @@ def test_run_processes_start_methods(student):
     iterations = judge.iterations_for(TARGET_CPU)
     for method in START_METHODS:
         what = f"run_processes(target, 1) with the {method!r} start method"
-        seen = judge.observe(student, probe.run_processes, 1, iterations, method,
+        nonces = judge.nonces(1)
+        answers = judge.meanwhile(judge.proofs, nonces, iterations)
+        seen = judge.observe(student, probe.run_processes, 1, iterations, nonces, method,
                              what=what, timeout=METHOD_SECONDS, hint=judge.HANGS)
-        pids = _targets(seen, what)
+        pids = _targets(seen, what, answers.result())
         assert len(pids) == 1, (
             f"{what}: target ran in {len(pids)} child process(es), not once in one")
         _not_in_caller(seen, what, 1)
@@ -255,9 +266,9 @@ def _plan(mode, workers, scale):
 
 
 def _distinct_processes(seen, what):
-    """Items that wait overlap in threads too: the kernel must name at least
-    two worker processes on the other end of ``work``'s connections."""
-    pids = set(seen.result["pids"] or ()) - {seen.result["caller"]}
+    """Items that wait overlap in threads too: the salt server must have
+    released salts to at least two worker processes (the kernel named them)."""
+    pids = set(seen.evidence["around"]["after"]["pids"]) - {seen.result["caller"]}
     assert len(pids) >= 2, (
         f"{what}: the items ran in {len(pids)} worker process(es); their waits overlapped, but "
         "CPU-bound items need several processes at once (threads in one process take turns "
@@ -273,12 +284,15 @@ def test_parallel_map_speedup(student):
     measure_start = False
     for _ in range(TRIES):
         items, count, fastest, what = _plan(mode, workers, scale)
+        # Waits are timed by the grader's salt server: no item's value skips its wait.
+        salts = judge.salt_server() if mode == "waiting" else None
         seen = judge.observe(student, probe.mapped, "parallel_map", "work", items, count,
-                             None, mode == "waiting", what=what, timeout=20, hint=judge.HANGS,
-                             around=(machine.calibrate_map, (items, count, measure_start)))
+                             None, salts, what=what, timeout=20, hint=judge.HANGS,
+                             around=(machine.calibrate_map, (items, count, measure_start, salts)))
         before, after = seen.evidence["around"]["before"], seen.evidence["around"]["after"]
-        assert seen.result["values"] == before["values"], (
+        assert seen.result["values"] == after["values"], (
             f"{what} returned {judge.shown(seen.result)}, not f(x) for each item, in order")
+        judge.unsalted(what, after["values"])
         run = judge.map_run(seen, items, count, fastest)
         assert not run.in_caller, judge.in_caller_text(what, run) + "."
         if mode == "waiting":
@@ -339,11 +353,14 @@ def test_io_map_uses_workers_threads(student):
     problem = None
     for _ in range(3):
         items = judge.work_items(IO_COUNT, iterations, IO_WAIT)
-        want = judge.meanwhile(judge.values, items)
+        salts = judge.salt_server()  # the waits are the grader's: none can be skipped
         seen = judge.observe(student, probe.mapped, "io_map", "work", items, IO_WORKERS,
-                             what=what, timeout=10)
-        assert seen.result["values"] == want.result(), (
+                             None, salts, what=what, timeout=10,
+                             around=(machine.serve_salts, (items, salts)))
+        want = seen.evidence["around"]["after"]["values"]
+        assert seen.result["values"] == want, (
             f"{what} returned {judge.shown(seen.result)}, not f(x) for each x, in order")
+        judge.unsalted(what, want)
         evidence, cpu = seen.evidence, IO_COUNT * IO_CPU
         children, caller = judge.children_cpu(evidence), judge.caller_cpu(evidence)
         assert children < 0.5 * cpu and caller >= 0.5 * cpu, (
