@@ -330,6 +330,9 @@ def _load_errors(plugin: GradingPlugin) -> list[str]:
                         "defined before it is still graded)")
     for error in report.get("cell_errors", []):
         line = f", line {error['line']}" if error.get("line") else ""
+        if error.get("type") == "NotRun":  # a magic or shell line skipped, not an error
+            messages.append(f"{plugin.sub.display}, cell {error['cell']}: {error['message']}")
+            continue
         messages.append(f"{plugin.sub.display}, cell {error['cell']}{line}: {error['type']}: "
                         f"{error['message']} (the cells after it still ran)")
     return [bound(m, 400) for m in messages]

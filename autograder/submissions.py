@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import tempfile
+import textwrap
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from autograder import assignments
 
@@ -23,7 +25,6 @@ MAX_SOURCE_BYTES = 5 * 1024 * 1024
 MAX_ZIP_BYTES = 200 * 1024 * 1024
 # Canvas names each file <name>[_late]_<user id>_<submission id>_<original name>.
 CANVAS = re.compile(r"^(?P<name>[a-z0-9-]+?)(?:_late)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
-MAGIC = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!])")
 
 
 class SubmissionError(Exception):
@@ -183,10 +184,285 @@ def _is_single(folder: Path, slug: str | None) -> bool:
     return len(files) == 1 and not subdirs
 
 
-def notebook_to_module(path: Path) -> str:
-    """The notebook's code cells, in order, as a module that runs them one by
-    one (a failing cell is reported and the rest still run). IPython magics and
-    shell lines are replaced by ``pass`` so that blocks stay valid."""
+# How Jupyter treats a cell whose first line is a cell magic (IPython's own
+# magics, as ``%lsmagic`` lists them). The grader runs Python only, without
+# IPython: the magics whose body is Python run in the notebook's namespace
+# run it here too; the others are skipped and the feedback says so.
+RUNS_PYTHON = frozenset({"time", "timeit", "prun", "debug", "capture"})
+OTHER_PROCESS = frozenset({"python", "python2", "python3", "pypy"})  # %%script python: a subprocess
+NOT_PYTHON = frozenset({"bash", "sh", "script", "perl", "ruby", "!", "sx", "system", "html",
+                        "HTML", "javascript", "js", "latex", "markdown", "svg", "SVG",
+                        "code_wrap"})
+WRITES_FILE = frozenset({"writefile", "file"})
+MAX_WRITTEN_BYTES = 1024 * 1024  # all that %%writefile cells may write beside the module
+MAX_WRITTEN_FILES = 20
+NOT_RUN = "NotRun"  # the type of the notes on what was not run, beside the cells' errors
+# ``name = %magic ...`` and ``name = !command``: IPython's assignment forms.
+ASSIGNED = re.compile(r"(?P<lhs>[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*"
+                      r"(?P<escape>!|%(?=\w))(?P<rest>.*)")
+HELP = re.compile(r"%{0,2}[\w.*]+\?{1,2}")  # ``obj?``, ``obj??``: IPython's help
+
+
+@dataclass
+class _Cell:
+    """One code cell as the student module runs it (see probes/notebook.py)."""
+
+    number: int
+    lines: list[str]  # the Python to run, one a line of the cell ("" where nothing runs)
+    runs: bool = False
+    notes: list[tuple[int | None, str, str]] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, magic or shell line)
+    timeit: set[int] | str = field(default_factory=set)  # "cell" for %%timeit
+    capture: dict | None = None
+    writes: list[tuple[str, str, bool]] = field(default_factory=list)  # (name, text, append)
+
+    def skip(self, name: str, why: str = "the grader runs Python only") -> None:
+        self.notes.append((None, NOT_RUN, f"the cell starts with %%{name}: "
+                                          f"its body was not run ({why})"))
+
+    def spec(self) -> dict:
+        spec: dict = {"cell": self.number,
+                      "source": "\n".join(self.lines) if self.runs else None}
+        notes = list(self.notes)
+        if self.skipped:
+            shown = ", ".join(f"line {line} `{text[:60]}`" for line, text in self.skipped[:4])
+            more = f" and {len(self.skipped) - 4} more" if len(self.skipped) > 4 else ""
+            notes.append((None, NOT_RUN, "IPython magics and shell commands were not run (the "
+                                         f"grader runs Python only): {shown}{more}"))
+        if notes:
+            spec["notes"] = notes
+        if self.timeit:
+            spec["timeit"] = self.timeit if self.timeit == "cell" else sorted(self.timeit)
+        if self.capture is not None:
+            spec["capture"] = self.capture
+        return spec
+
+
+def _split_args(args: str) -> list[str]:
+    try:
+        return shlex.split(args)
+    except ValueError:
+        return args.split()
+
+
+def _time_code(args: str) -> str:
+    """The statement of ``%time args``: its one option, ``--no-raise-error``, removed."""
+    words = args.split(" ")
+    while words and words[0] in ("", "--no-raise-error"):
+        words.pop(0)
+    return " ".join(words).strip()
+
+
+def _after_options(args: str, with_value: str = "", long_values: tuple[str, ...] = ()) -> str:
+    """``args`` without the options before it (read as IPython's getopt-style
+    ``parse_options`` reads them: letters in ``with_value`` take a value, as
+    do the long options in ``long_values``): the rest is code."""
+    rest = args.strip()
+    while rest.startswith("-"):
+        head, _, rest = rest.partition(" ")
+        rest = rest.lstrip()
+        if head == "--":
+            break
+        if head.startswith("--"):
+            if head in long_values:
+                rest = rest.partition(" ")[2].lstrip()
+            continue
+        letters = head[1:]
+        for index, letter in enumerate(letters):
+            if letter in with_value:
+                if index == len(letters) - 1:  # its value is the next word
+                    rest = rest.partition(" ")[2].lstrip()
+                break
+    return rest
+
+
+class _Scanner:
+    """Where the logical lines of Python start: not inside a string, a
+    bracket or a backslash continuation. IPython looks for its escapes
+    (``%``, ``!``...) only there; elsewhere they are the student's text."""
+
+    def __init__(self) -> None:
+        self.quote: str | None = None
+        self.depth = 0
+        self.continued = False
+
+    def at_start(self) -> bool:
+        return self.quote is None and self.depth == 0 and not self.continued
+
+    def feed(self, line: str) -> None:
+        self.continued = False
+        index = 0
+        while index < len(line):
+            char = line[index]
+            if self.quote is not None:
+                if char == "\\":
+                    index += 2
+                    continue
+                if line.startswith(self.quote, index):
+                    index += len(self.quote)
+                    self.quote = None
+                    continue
+            elif char == "#":
+                break
+            elif char in "\"'":
+                self.quote = char * 3 if line.startswith(char * 3, index) else char
+                index += len(self.quote)
+                continue
+            elif char in "([{":
+                self.depth += 1
+            elif char in ")]}":
+                self.depth = max(0, self.depth - 1)
+            elif char == "\\" and index == len(line) - 1:
+                self.continued = True
+            index += 1
+        if self.quote is not None and len(self.quote) == 1 and not line.endswith("\\"):
+            self.quote = None  # an unclosed one-line string: a syntax error Python reports
+
+
+def _line_magic(cell: _Cell, text: str, line: int) -> str:
+    """The Python for one line of IPython syntax (``%magic``, ``!command``,
+    ``obj?``...) at the start of a logical line; what is not run is noted."""
+    assigned = ASSIGNED.fullmatch(text)
+    if assigned:
+        lhs, escape, rest = assigned["lhs"], assigned["escape"], assigned["rest"]
+        name, _, args = rest.partition(" ")
+        code = _time_code(args) if name == "time" else ""
+        if escape == "%" and code:
+            return f"{lhs} = {code}"  # %time returns the value of its expression
+        cell.skipped.append((line, text))
+        # !command gives a list of its output lines; a magic, its result: none here
+        return f"{lhs} = {'[]' if escape == '!' else 'None'}"
+    if text.startswith("%") and not text.startswith("%%"):
+        name, _, args = text[1:].partition(" ")
+        if name in ("time", "timeit", "prun"):
+            # IPython runs the statement: %time and %prun in the namespace,
+            # %timeit in a function (once here: timing is not graded).
+            code = (_time_code(args) if name == "time"
+                    else _after_options(args, "nrpv" if name == "timeit" else "DlsT"))
+            if name == "timeit" and isinstance(cell.timeit, set):
+                cell.timeit.add(line)
+            return code or "pass"
+    elif text.startswith(("/", ",", ";")) and len(text) > 1 and not text[1].isspace():
+        # IPython's autocall escapes: /f a b is f(a, b), ,f a b is f("a", "b"), ;f a b is f("a b")
+        name, _, args = text[1:].partition(" ")
+        if text[0] == "/":
+            return f"{name}({', '.join(args.split())})"
+        if text[0] == ",":
+            return f"{name}({', '.join(repr(word) for word in args.split())})"
+        return f"{name}({args.strip()!r})"
+    cell.skipped.append((line, text))
+    return "pass"
+
+
+def _is_ipython_syntax(text: str) -> bool:
+    return (text.startswith(("%", "!", "?", "/", ",", ";")) or bool(ASSIGNED.fullmatch(text))
+            or bool(HELP.fullmatch(text.rstrip())))
+
+
+def _python(cell: _Cell, lines: list[str], start: int) -> None:
+    """Lines of Python (IPython's line syntax allowed) into ``cell.lines``
+    from index ``start``; each IPython line becomes Python on the same line."""
+    cell.runs = True
+    scanner = _Scanner()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        text = line.lstrip()
+        if scanner.at_start() and _is_ipython_syntax(text):
+            end = index  # IPython joins the backslash-continued lines of a magic
+            while lines[end].endswith("\\") and end + 1 < len(lines):
+                end += 1
+            parts = [text, *lines[index + 1:end + 1]]
+            joined = " ".join([p.rstrip()[:-1] for p in parts[:-1]] + [parts[-1].rstrip()])
+            indent = line[:len(line) - len(text)]
+            cell.lines[start + index] = indent + _line_magic(cell, joined, start + index + 1)
+            index = end + 1
+            continue
+        cell.lines[start + index] = line
+        scanner.feed(line)
+        index += 1
+
+
+def _cell_magic(cell: _Cell, head: str, body: list[str], at: int) -> None:
+    """A cell whose first line (index ``at``) is ``%%head``, as Jupyter runs it."""
+    name, _, args = head.partition(" ")
+    if name in RUNS_PYTHON:
+        code = ""  # what the first line adds before the body, as IPython joins them
+        if name == "time":
+            extra = [word for word in args.split() if word != "--no-raise-error"]
+            if extra:
+                cell.notes.append((at + 1, "UsageError", "Can't use statement directly after "
+                                   "'%%time'! (Jupyter does not run this cell either)"))
+                return
+        elif name == "timeit":
+            code = _after_options(args, "nrpv")  # the setup statement
+            cell.timeit = "cell"
+        elif name == "prun":
+            code = _after_options(args, "DlsT")
+        elif name == "debug":
+            code = _after_options(args, "b", long_values=("--breakpoint",))
+        elif name == "capture":
+            words = [w for w in _split_args(args) if not w.startswith("-")]
+            cell.capture = {"stdout": "--no-stdout" not in args,
+                            "stderr": "--no-stderr" not in args}
+            if words and words[0].isidentifier():
+                cell.capture["name"] = words[0]
+        if code:
+            cell.lines[at] = code
+            cell.runs = True
+        _cell_source(cell, body, at + 1)
+    elif name in WRITES_FILE:
+        words = _split_args(args)
+        names = [w for w in words if w not in ("-a", "--append")]
+        text = "\n".join(body)
+        if text and not text.endswith("\n"):
+            text += "\n"
+        if len(names) != 1:
+            cell.notes.append((at + 1, NOT_RUN, f"%%{name} {args}: no file was written "
+                                                "(it takes one file name)"))
+        else:
+            cell.writes.append((names[0], text, "-a" in words or "--append" in words))
+    elif name in OTHER_PROCESS:
+        cell.skip(name, "Jupyter runs it in a separate process: nothing it defines reaches "
+                        "the notebook")
+    elif name in NOT_PYTHON:
+        cell.skip(name)
+    else:
+        cell.skip(name, "not one of IPython's own magics; the grader runs Python only")
+
+
+def _cell_source(cell: _Cell, lines: list[str], start: int) -> None:
+    """The lines of a cell (or of a cell magic's body, from index ``start``),
+    as IPython transforms them: common indentation removed, then a first line
+    ``%%magic`` makes it a cell magic."""
+    lines = textwrap.dedent("\n".join(lines)).split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return
+    head = lines[first]
+    if head.startswith("%%") and not re.match(r"%%\w+\?", head):
+        _cell_magic(cell, head[2:].rstrip(), lines[first + 1:], start + first)
+    else:
+        _python(cell, lines[first:], start + first)
+
+
+def _translate(number: int, source: str) -> _Cell:
+    """One code cell's source as the module runs it."""
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cell = _Cell(number, [""] * len(lines))
+    _cell_source(cell, lines, 0)
+    return cell
+
+
+def _safe_name(name: str) -> bool:
+    """Whether ``%%writefile name`` stays in the submission's own folder (the
+    grader copies no subfolder, so only a plain file name)."""
+    parts = [p for p in PurePosixPath(name).parts if p != "."]
+    return (len(parts) == 1 and parts[0] not in ("..", "/", "__pycache__")
+            and not parts[0].startswith("~") and "\\" not in parts[0] and "\0" not in parts[0])
+
+
+def _read_notebook(path: Path) -> list:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         cells = raw["cells"]
@@ -196,30 +472,60 @@ def notebook_to_module(path: Path) -> str:
         raise SubmissionError(
             f"{path.name} is not valid notebook JSON ({type(exc).__name__}: {exc}); "
             "download it again from Jupyter (File > Download) and resubmit") from exc
-    code_cells = []
+    return cells
+
+
+def _convert(path: Path, module_name: str | None = None
+             ) -> tuple[str, list[tuple[str, str, bool]]]:
+    """The module for a notebook, and the files its ``%%writefile`` cells
+    write (name, text, append), in order."""
+    specs, files = [], []
+    written = 0
     number = 0
-    for cell in cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+    for raw in _read_notebook(path):
+        if not isinstance(raw, dict) or raw.get("cell_type") != "code":
             continue
         number += 1
-        source = cell.get("source", "")
+        source = raw.get("source", "")
         if isinstance(source, list):
             source = "".join(str(part) for part in source)
-        if source.lstrip().startswith("%%"):
-            continue
-        lines = [re.match(r"^\s*", line).group(0) + "pass" if MAGIC.match(line) else line
-                 for line in source.splitlines()]
-        code_cells.append((number, "\n".join(lines)))
-    return (
+        cell = _translate(number, source if isinstance(source, str) else "")
+        for name, text, append in cell.writes:
+            size = len(text.encode("utf-8", "replace"))
+            why = ("its path leaves the submission's folder" if not _safe_name(name)
+                   else "it would replace the module the grader makes of this notebook"
+                   if PurePosixPath(name).name == module_name
+                   else "over the grader's limit on written files"
+                   if written + size > MAX_WRITTEN_BYTES or len(files) >= MAX_WRITTEN_FILES
+                   else None)
+            if why:
+                cell.notes.append((None, NOT_RUN, f"%%writefile {name[:80]}: the file was not "
+                                                  f"written ({why})"))
+            else:
+                written += size
+                files.append((name, text, append))
+        specs.append(cell.spec())
+    module = (
         f'"""Made by advpy from {path.name}: its code cells, in order, as one module."""\n'
         "from autograder.probes.notebook import run_cells as __advpy_run_cells__\n\n"
-        f"__advpy_cell_errors__ = __advpy_run_cells__(globals(), __file__, {code_cells!r})\n"
+        f"__advpy_cell_errors__ = __advpy_run_cells__(globals(), __file__, {specs!r})\n"
     )
+    return module, files
+
+
+def notebook_to_module(path: Path) -> str:
+    """The notebook's code cells, in order, as a module that runs them one by
+    one (a failing cell is reported and the rest still run). IPython's syntax
+    becomes what Jupyter would run: the body of ``%%time``, ``%%capture``...
+    and the statement of ``%time`` run; shell lines, other magics and cells
+    of other languages are skipped, with a note for the feedback."""
+    return _convert(path)[0]
 
 
 def prepare(sub: Submission, workdir: Path) -> Path:
-    """Write the submission as ``workdir/<slug>.py`` (with its sibling files),
-    the real module file the student process imports."""
+    """Write the submission as ``workdir/<slug>.py`` (with its sibling files,
+    and for a notebook the files its ``%%writefile`` cells write), the real
+    module file the student process imports."""
     assert sub.source is not None and sub.assignment is not None
     if sub.source.stat().st_size > MAX_SOURCE_BYTES:
         raise SubmissionError(f"{sub.source.name} is larger than "
@@ -235,7 +541,20 @@ def prepare(sub: Submission, workdir: Path) -> Path:
                 shutil.copy(sibling, workdir / sibling.name)
     target = workdir / f"{sub.assignment}.py"
     if sub.source.suffix == ".ipynb":
-        target.write_text(notebook_to_module(sub.source), encoding="utf-8")
+        module, files = _convert(sub.source, target.name)
+        for name, text, append in files:
+            # As Jupyter's %%writefile: beside the notebook (the module here),
+            # a sibling of the same name replaced, in the order of the cells.
+            written = workdir / PurePosixPath(name).name
+            if written.is_symlink():
+                continue
+            try:
+                with written.open("a" if append else "w", encoding="utf-8",
+                                  errors="replace") as file:
+                    file.write(text)
+            except OSError:
+                continue  # a name Jupyter could not write either (a folder's, say)
+        target.write_text(module, encoding="utf-8")
     else:
         shutil.copy(sub.source, target)
     return target

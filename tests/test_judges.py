@@ -553,13 +553,14 @@ def test_evidence_that_does_not_fit_fails_the_test(bad):
     assert len(message) < 300
 
 
-def test_evidence_is_read_without_extra_keys_and_with_rss_and_hwm():
+def test_evidence_is_read_without_extra_keys_and_with_rss_hwm_and_faults():
     evidence = _good_evidence()
     evidence["live"][0]["children"] = 1.0
     checked = shapes.check_evidence({**evidence, "signed": "x"}, "f")
     assert checked["go"] == {"t": 12.5, "cpu": 0.25, "children": 0.0, "rss": None, "hwm": None}
     assert checked["end"]["hwm"] == 2**21 and checked["live"][0] == {
-        "pid": 41, "ppid": 40, "cpu": 0.1, "threads": 1, "rss": None, "hwm": None}
+        "pid": 41, "ppid": 40, "cpu": 0.1, "threads": 1, "rss": None, "hwm": None,
+        "faults": None}
     assert "signed" not in checked
     older = {key: value for key, value in evidence.items() if key != "pid"}
     assert shapes.check_evidence({**older, "go": None, "live": None, "pulled": None,

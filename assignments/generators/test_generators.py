@@ -16,6 +16,9 @@ from autograder.testing import check
 def test_mygenerator_values(student):
     """mygenerator() yields 1, 2, 3"""
     seen = student.call(probe.items, "mygenerator", (), 10, what="list(mygenerator())")
+    assert seen["is_iterator"], (
+        f"mygenerator() returned a {seen['type']}, which is not an iterator (next() does not "
+        "work on it): write mygenerator with `yield`")
     assert seen["items"] == [1, 2, 3], f"list(mygenerator()) gave {seen['items']!r}, not [1, 2, 3]"
 
 

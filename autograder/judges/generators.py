@@ -39,6 +39,8 @@ class NotIterable(Described):
 
 
 class FreshEachCall(TypedDict):
+    type: Name  # of what the first call returned
+    is_iterator: bool
     same_object: bool
     first_head: Json
     second_items: listof(Json, MOST)

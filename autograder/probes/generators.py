@@ -63,9 +63,11 @@ def fresh_each_call(module, name: str) -> dict:
     """Two calls: are they two independent generators?"""
     function = getattr(module, name)
     first = function()
+    kind, iterator = type(first).__name__, is_iterator(first)
     head = next(iter(first))
     second = function()
-    return {"same_object": first is second, "first_head": jsonable(head),
+    return {"type": kind, "is_iterator": iterator,
+            "same_object": first is second, "first_head": jsonable(head),
             "second_items": jsonable(pull(iter(second), 10)[0]),
             "is_generator_function": inspect.isgeneratorfunction(function)}
 

@@ -72,6 +72,11 @@ def test_mygenerator_fresh(student):
     """each call to mygenerator() returns a new, independent generator"""
     seen = student.call(probe.fresh_each_call, "mygenerator",
                         what="mygenerator() called twice")
+    # Only a generator (an iterator) can be judged for this: a new list each
+    # time is "independent" without being lazy at all.
+    assert seen["is_iterator"], (
+        f"mygenerator() returned a {seen['type']}, which is not an iterator (next() does not "
+        "work on it): a generator function returns a new generator at each call")
     assert not seen["same_object"], "two calls returned the same object"
     assert len(seen["second_items"]) == 3, (
         f"after taking one item from the first generator, the second one yielded "
@@ -102,14 +107,28 @@ def test_firstn_edges(student):
 @check("q3", after="test_firstn_generator_values")
 def test_firstn_generator_iterator(student):
     """firstn_generator(n) returns an iterator that stops after n items"""
-    for n in (0, 3):
+    # 300 is past the small ints CPython caches (up to 256): a loop that ends
+    # on `num is not n` never stops there (mutation study). Under 1000, the
+    # most items a probe reports.
+    for n in (0, 3, 300):
         seen = student.call(probe.items, "firstn_generator", (n,), n + 5,
                             what=f"firstn_generator({n})")
         assert seen["is_iterator"], (
             f"firstn_generator({n}) returned a {seen['type']}, which is not an iterator; "
             "next() must work on it")
-        assert seen["stopped"] and seen["items"] == list(range(n)), (
-            f"list(firstn_generator({n})) gave {seen['items']!r}")
+        if n < 10:
+            assert seen["stopped"] and seen["items"] == list(range(n)), (
+                f"list(firstn_generator({n})) gave {seen['items']!r}")
+            continue
+        items = seen["items"]
+        assert seen["stopped"], (
+            f"firstn_generator({n}) had yielded {len(items)} items and had not stopped. "
+            "Two equal numbers need not be the same object: compare numbers with < or "
+            "==, never with `is`.")
+        wrong = next((i for i, item in enumerate(items) if item != i), None)
+        assert wrong is None and len(items) == n, (
+            f"list(firstn_generator({n})) gave {len(items)} items"
+            + ("" if wrong is None else f", and item {wrong} was {items[wrong]!r}"))
 
 
 @check("q3", weight=2, after="test_firstn_generator_values")
