@@ -201,6 +201,8 @@ class QueueReport(TypedDict):
     threads: Count
     caller_worked: bool
     peak: Count
+    started: Count | None  # most threads of process_queue alive at a call (None: no /proc)
+    busy_at_return: Count  # calls of the worker still running when it returned
     results: Json
     type: Name
     left_running: Places

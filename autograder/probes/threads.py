@@ -472,22 +472,27 @@ def process_queue(module, cases: list[dict]) -> list[dict]:
         items = list(case["items"])
         delays = {int(k): v for k, v in case.get("delays", {}).items()}
         wait, met = barrier(case["barrier"]) if case.get("barrier") else (None, None)
-        function, calls = worker(delays, wait)
         before = tasks()
+        names = None if before is None else frozenset(str(native) for native in before)
+        function, calls, started = worker(delays, wait, names)
         args = (items, function) if case.get("workers") is None else (items, function,
                                                                        case["workers"])
         ok, value = guarded(module, lambda args=args: module.process_queue(*args))
         if not ok:
             reports.append(value)
             break
+        # What it returned, as it was when it returned: worker threads still
+        # running would go on filling it while left_running waits for them.
+        _, _, busy = calls()
+        results, kind = jsonable(value), type(value).__name__
         left = left_running(before, module)
         made, peak, _ = calls()
         natives = _threads_of(made)
         met = met() if met else {"passed": None, "missed": None}
         reports.append({
             "calls": jsonable([call[0] for call in made]), "threads": len(natives),
-            "caller_worked": caller in natives, "peak": peak,
-            "results": jsonable(value), "type": type(value).__name__, "left_running": left,
+            "caller_worked": caller in natives, "peak": peak, "started": started(),
+            "busy_at_return": busy, "results": results, "type": kind, "left_running": left,
             "barrier_passed": met["passed"], "barrier_missed": met["missed"],
             "errors": errors_report(caught(), module),
         })

@@ -46,6 +46,7 @@ import _thread
 import builtins
 import time
 from itertools import count as _count
+from os import listdir as _listdir
 
 from autograder.probes.common import short
 
@@ -778,14 +779,33 @@ def beat_log(*, BeatLog=BeatLog, _get_ident=_get_ident, set=set) -> tuple:
 
 
 # -- q6: the worker handed to process_queue --------------------------------------
-def worker(delays: dict, wait, *, _sleep=_sleep, call_log=call_log, repr=repr) -> tuple:
-    """(worker, calls): ``worker(item)`` records the call and its thread,
-    sleeps ``delays[item]``, with a barrier's ``wait`` waits for the other
-    calls, and returns "w(<item>)". ``calls()`` as ``call_log``."""
+def worker(delays: dict, wait, before: frozenset | None = None, *, _sleep=_sleep,
+           call_log=call_log, repr=repr, _Lock=_Lock, _listdir=_listdir, _set=set,
+           _len=len, _OSError=OSError) -> tuple:
+    """(worker, calls, started): ``worker(item)`` records the call and its
+    thread, sleeps ``delays[item]``, with a barrier's ``wait`` waits for the
+    other calls, and returns "w(<item>)". ``calls()`` as ``call_log``.
+    ``started()``: the most threads that were running at a call and not
+    among ``before`` (the kernel's thread ids, as /proc/self/task names them,
+    before process_queue was called), or None without /proc. Counted at each
+    call, when every worker thread started so far is alive, so that a thread
+    too many is seen even if it never gets an item."""
     note, done, seen = call_log()
+    most: list = [None]
+    lock = _Lock()
 
     def worker(item, *, _note=note, _done=done, _delays=delays, _wait=wait, _sleep=_sleep,
-               _repr=repr) -> str:
+               _repr=repr, _before=before, _most=most, _lock=lock, _listdir=_listdir,
+               _set=_set, _len=_len, _OSError=_OSError) -> str:
+        if _before is not None:
+            try:
+                now = _len(_set(_listdir("/proc/self/task")) - _before)
+            except _OSError:
+                now = None
+            if now is not None:
+                with _lock:
+                    if _most[0] is None or now > _most[0]:
+                        _most[0] = now
         _note(item)
         try:
             if _wait is not None:
@@ -797,4 +817,8 @@ def worker(delays: dict, wait, *, _sleep=_sleep, call_log=call_log, repr=repr) -
             _done()
         return f"w({_repr(item)})"
 
-    return worker, seen
+    def started(*, _most=most, _lock=lock) -> int | None:
+        with _lock:
+            return _most[0]
+
+    return worker, seen, started

@@ -240,10 +240,21 @@ def test_heartbeat_lets_program_exit(student):
 
 # q6 ----------------------------------------------------------------------
 def _judge_case(seen: dict, what: str, items: list, workers: int) -> None:
+    # Judged as it was at the return: threads still running afterwards would
+    # fill the results in later (mutation study: no join at all).
+    assert not seen["busy_at_return"], (
+        f"{what} returned while the worker was still running on {seen['busy_at_return']} "
+        "item(s): wait for the workers to finish (join them) before returning the results")
     want = [f"w({i!r})" for i in items]
     assert seen["results"] == want, (
         f"{what} returned {str(seen['results'])[:200]}: not the worker's result for every "
         f"item, in the order of the items.{judge.errors_text(seen['errors'])}")
+    # Counted while the worker runs: a thread too many is seen even when it
+    # gets no item (mutation study: a default of 5 workers).
+    assert seen["started"] is None or seen["started"] <= workers, (
+        f"{what} had {seen['started']} threads of its own running at once while the worker "
+        f"ran, more than {workers}: start exactly num_workers worker threads, and let the "
+        "calling thread put the items on the queue")
     assert judge.counts(seen["calls"]) == judge.counts(items), (
         f"{what} called the worker {len(seen['calls'])} times for {len(items)} items: each "
         "item must be processed exactly once")
