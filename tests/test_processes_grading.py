@@ -158,12 +158,16 @@ def test_a_timed_wait_cannot_be_skipped():
     seconds the item says; the server names the process that asked."""
     items = judge.work_items(2, 1000, [0.3, 0.15])
     address = judge.salt_server()
-    assert machine.serve_salts(items, address) == {"values": [None, None], "pids": []}
+    before = machine.serve_salts(items, address)
+    assert before["values"] == [None, None] and before["pids"] == []
+    assert before["items"] == [None, None] and before["groups"] == []
     rewritten = [(seed, iterations, 0, address) for seed, iterations, _ in items]
     got, took = _in_threads(payloads.work, rewritten)
     after = machine.serve_salts(items, address)
     assert took >= 0.3  # the longest wait, though the items said 0
-    assert after == {"values": got, "pids": [os.getpid()]}
+    assert after["values"] == got and after["pids"] == [os.getpid()]
+    assert [entry["pid"] for entry in after["items"]] == [os.getpid()] * 2
+    assert after["cpus"] == machine.cpus()
     assert got != judge.values(items)  # without its salt, no value is right
     # The calibration serves salts the same way, and computes the salted values.
     address = judge.salt_server()
@@ -207,3 +211,78 @@ def test_only_the_targets_work_proves_that_it_ran():
         judge.proven("run_processes(target, 2)", [honest, unserved], answers)
     said_done = {**honest, "nonce": None, "answer": None}  # b"done", not an answer
     assert judge.runs([said_done], answers).pids == []
+
+
+def _asking(address: str, seeds: list[int], pause: float = 0.0) -> None:
+    """Ask the salt server for each seed, each in a thread of its own, ``pause``
+    seconds apart; return once all have their salts."""
+    threads = []
+    for seed in seeds:
+        threads.append(threading.Thread(target=payloads._salt, args=(address, seed)))
+        threads[-1].start()
+        time.sleep(pause)
+    for thread in threads:
+        thread.join()
+
+
+def test_a_group_is_held_until_enough_wait_at_once():
+    """A group of items is held until ``need`` requests wait at once (from as
+    many processes, when they are counted) or its hold runs out; the server
+    reports the most that waited at once, and how each salt went."""
+    items = judge.work_items(6, 1000, 0.0)
+    seeds = [item[0] for item in items]
+    address = judge.salt_server()
+    groups = [[3, 3, False], [3, 2, True]]
+    machine.serve_salts(items, address, groups, 1.0)
+    started = time.monotonic()
+    _asking(address, seeds[:3])  # three threads at once: they gather
+    gathered = time.monotonic() - started
+    _asking(address, seeds[3:], pause=0.05)  # one process: never two distinct ones
+    held = time.monotonic() - started - gathered
+    time.sleep(0.05)  # for the server to hear the last ones hang up
+    after = machine.serve_salts(items, address, groups, 1.0)
+    assert gathered < 0.5 <= 0.9 <= held
+    first, second = after["groups"]
+    assert first["gathered"] and first["peak"] == 3 and first["peak_pids"] == 1
+    assert not second["gathered"] and second["peak"] == 3 and second["peak_pids"] == 1
+    assert first["pids"] == second["pids"] == [os.getpid()]
+    assert [entry["how"] for entry in after["items"]] == [machine.GATHERED] * 3 + [
+        machine.HELD_OUT] * 3
+    assert all(entry["ended"] is not None for entry in after["items"])  # each hung up
+
+
+def test_targets_run_one_after_another_are_named():
+    """The gate's releases tell a run_processes whose targets all waited at
+    once from one that started each only after the one before had ended."""
+    pids = [11, 12, 13]
+
+    def release(pid: int, how: int, asked: float, ended: float | None) -> dict:
+        return {"pid": pid, "how": how, "asked": asked, "released": asked, "ended": ended}
+
+    together = [release(pid, machine.GATHERED, 1.0 + pid / 100, 5.0) for pid in pids]
+    judge.started_together("run_processes(target, 3)", pids, together)
+    serial = [release(11, machine.HELD_OUT, 1.0, 3.6), release(12, machine.OPEN, 3.7, 3.8),
+              release(13, machine.OPEN, 3.9, 4.0)]
+    with pytest.raises(AssertionError, match="the 2nd process started only after the 1st "
+                                             "had ended: start them all, then join them all"):
+        judge.started_together("run_processes(target, 3)", pids, serial)
+    overlapping = [release(11, machine.HELD_OUT, 1.0, 3.6), release(12, machine.OPEN, 1.1, 3.8),
+                   release(13, machine.OPEN, 3.9, 4.0)]
+    with pytest.raises(AssertionError, match="the 3rd process started only after the 2nd"):
+        judge.started_together("run_processes(target, 3)", pids, overlapping)
+
+
+def test_a_salted_number_needs_its_salt():
+    """A Number with a salt server's address asks it for its salt when its
+    value is first needed (the server names who squared it), and pickles
+    with the address, never with its value."""
+    items = [[12345, 300, 0.0]]
+    address = judge.salt_server()
+    machine.serve_salts(items, address, [[1, 1, True]], 1.0)
+    number = payloads.Number(12345, 300, address)
+    copy = pickle.loads(pickle.dumps(number))
+    assert copy.salts == address and copy.known is None
+    value = int(copy)
+    after = machine.serve_salts(items, address, [[1, 1, True]], 1.0)
+    assert value == after["values"][0] & ((1 << 20) - 1)
+    assert after["groups"][0]["pids"] == [os.getpid()]

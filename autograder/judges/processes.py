@@ -33,6 +33,7 @@ from autograder.shapes import (
     ByArguments,
     Error,
     ExitCode,
+    Instant,
     Json,
     Name,
     Pid,
@@ -95,6 +96,7 @@ class RunProcesses(TypedDict):
     caller: Pid
     type: Name
     repr: Text
+    is_list: bool
     returned: listof(IsProcess | NotProcess, 200) | None
     at_return: listof(Peer, MOST)
     ran: listof(Peer, MOST)
@@ -107,6 +109,7 @@ class Mapped(TypedDict):
     caller: Pid
     type: Name | None
     repr: Text
+    is_list: bool
     values: listof(Json, MOST) | None
 
 
@@ -151,13 +154,40 @@ def _calibrate_map(items: list, workers: int, start: bool = False,
     return _map_calibration(len(items), bool(start))
 
 
+class Release(TypedDict):
+    """Who got an item's salt (the kernel named it), how it was released
+    (machine.OPEN, GATHERED, HELD_OUT), when it was asked for and released,
+    and when that process hung up (None: not before the server stopped)."""
+
+    pid: PeerPid
+    how: Literal[0, 1, 2]
+    asked: Instant
+    released: Instant
+    ended: Instant | None
+
+
+class Group(TypedDict):
+    """A group of a salt server's items: the processes its salts went to, the
+    most requests and distinct processes that waited at once, and whether
+    it gathered (``need`` of them waited at once before its hold ran out)."""
+
+    pids: listof(PeerPid, 256)
+    peak: Annotated[int, Ge(0), Le(MOST)]
+    peak_pids: Annotated[int, Ge(0), Le(MOST)]
+    gathered: bool
+
+
 @lru_cache(maxsize=64)
-def _salted(count: int) -> Any:
-    """One value per item (None: its salt was never released)."""
+def _salted(count: int, most_groups: int = 0) -> Any:
+    """One value per item (None: its salt was never released), who got it;
+    a summary per group (none before the call); the CPUs of the sandbox."""
 
     class Salted(TypedDict):
         values: listof(Json, count, count)
         pids: listof(PeerPid, MOST)
+        items: listof(Release | None, count, count)
+        groups: listof(Group, most_groups)
+        cpus: Cpus
 
     return Salted
 
@@ -167,14 +197,17 @@ SHAPES = {
     probe.run_processes: RunProcesses,
     probe.mapped: Mapped,
     probe.mapped_cases: ByArguments(
-        lambda name, cases: per_case(Mapped | Failed, len(cases), stop="error")),
+        lambda name, cases, stop=True: per_case(Mapped | Failed, len(cases), stop="error")),
     probe.sum_of_squares: Sum,
     probe.sum_cases: ByArguments(
         lambda cases: per_case(Sum | Failed, len(cases), stop="error")),
     probe.costly_sum_of_squares: Sum,
+    probe.costly_sum_cases: ByArguments(
+        lambda cases, salts: per_case(Sum | Failed, len(cases), stop="error")),
     machine.cpus: Cpus,
     machine.calibrate_map: ByArguments(_calibrate_map),
-    machine.serve_salts: ByArguments(lambda items, address: _salted(len(items))),
+    machine.serve_salts: ByArguments(
+        lambda items, address, groups=None, hold=0.0: _salted(len(items), len(groups or ()))),
     machine.start_cost: row(Seconds, Seconds),
 }
 
@@ -359,6 +392,34 @@ def proven(what: str, peers: list[dict], answers: dict[int, int]) -> Runs:
             f"{what}: a process connected as target but did not do target's work; pass the "
             "function you are given as the target of each Process, and start() them")
     return found
+
+
+def _ordinal(number: int) -> str:
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10 if number % 100 not in (11, 12, 13)
+                                            else 0, "th")
+    return f"{number}{suffix}"
+
+
+def started_together(what: str, pids: list[int], releases: list[dict | None]) -> None:
+    """The processes that ran the target (``pids``) all waited at the grader's
+    gate at once: it released each of them when all had gathered (its
+    ``releases``, one per nonce). Otherwise say which process started only
+    after an earlier one had ended (the gate saw it hang up)."""
+    ran = set(pids)
+    mine = sorted((r for r in releases if r is not None and r["pid"] in ran),
+                  key=lambda r: r["asked"])
+    if ran <= {r["pid"] for r in mine if r["how"] == machine.GATHERED}:
+        return
+    for index in range(1, len(mine)):
+        ended = [r["ended"] for r in mine[:index] if r["ended"] is not None]
+        if len(ended) == index and mine[index]["asked"] >= max(ended):
+            raise StudentFailure(
+                f"{what}: the {_ordinal(index + 1)} process started only after the "
+                f"{_ordinal(index)} had ended: start them all, then join them all (a join "
+                "right after each start waits for that process before the next one starts).")
+    raise StudentFailure(
+        f"{what}: its {len(pids)} processes never ran target at the same time: start them "
+        "all, then join them all.")
 
 
 def meanwhile(function: Callable, *args: Any) -> Future:

@@ -16,9 +16,10 @@ the student's run in between, in the same sandbox and the same CPU quota.
   how long starting ``workers`` fresh Python interpreters takes here now
   (what a spawn pool pays before its first item). With ``salts``, it also
   runs the items' salt server (below) around the call.
-- ``serve_salts(items, address)``: the salt server alone, around a call
-  whose waits are timed but not calibrated (io_map's), and the salted
-  values of its items.
+- ``serve_salts(items, address, groups, hold)``: the salt server alone,
+  around a call whose waits are timed but not calibrated (io_map's), or
+  that counts processes, threads or targets; the salted values of its
+  items, who got each salt, and per group of items how many waited at once.
 
 **Salts.** ``payloads.work`` returns ``mix(seed ^ salt, iterations)`` for an
 item that carries a salt server's address, and the server, a process forked
@@ -35,6 +36,16 @@ and the pids the kernel named for each request (SO_PEERCRED). The worker
 inherits the supervisor's end: reading from it only loses salts, which fails
 the test, and it cannot release a salt early. Nothing of the server's lives
 in the supervisor before the worker is forked but its pid and that end.
+
+**Groups.** Items may come in groups, each held until ``need`` of its
+requests wait at once (from as many distinct processes, when processes are
+what is counted) or until ``hold`` seconds after its first request: a pool
+of the right size gathers at once, however late its last worker starts, and
+one of the wrong size shows it (too few never gather; too many all wait
+together, with the rest of the items free to take). Each release says when
+it was asked for, when and how it went, and the server watches the
+connection afterwards: a run_processes target keeps it until its process
+ends, so the server also sees which target ended before which started.
 """
 
 from __future__ import annotations
@@ -214,7 +225,7 @@ def calibrate_map(items: list, workers: int, start: bool = False,
     pids: list[int] = []
     after = salts is not None and salts in _SERVERS
     if after:
-        released, pids = _stop_salts(salts, items)
+        released, pids = _released(_stop_salts(salts), items)
     runs = [[seed ^ released.get(seed & MASK, 0), iterations, seconds]
             for seed, iterations, seconds, *_ in items]
     done, wall = _in_processes(runs, workers)
@@ -232,21 +243,37 @@ def calibrate_map(items: list, workers: int, start: bool = False,
             "pids": pids}
 
 
-def serve_salts(items: list, address: str) -> dict:
+def serve_salts(items: list, address: str, groups: list | None = None,
+                hold: float = 0.0) -> dict:
     """Around a call of ``work`` on ``items`` whose waits are timed but not
-    calibrated (io_map's): before it, start the items' salt server at
-    ``address`` (no values yet); after it, stop the server and compute each
-    item's value with the salt it released (None where it released none), in
-    forked processes of ours, and name the processes it released salts to."""
+    calibrated (io_map's, or a gate's): before it, start the items' salt
+    server at ``address`` (no values yet); after it, stop the server and
+    compute each item's value with the salt it released (None where it
+    released none), in forked processes of ours, and name the processes it
+    released salts to.
+
+    ``groups`` ([[size, need, by_pids], ...]) cut the items, in order, into
+    groups whose salts are held until ``need`` requests of the group (from
+    as many distinct processes, with ``by_pids``) wait at once, or until
+    ``hold`` seconds after the group's first request (see ``_serve``). After
+    the call, "items" tells for each item who got its salt, when it asked,
+    when and how it was released and when that process hung up; "groups"
+    sums up each group: the processes its salts went to, the most requests
+    (and distinct processes) that waited at once, and whether it gathered."""
+    count = len(items)
     if address not in _SERVERS:
-        _start_salts(address, items)
-        return {"values": [None] * len(items), "pids": []}
-    released, pids = _stop_salts(address, items)
+        _start_salts(address, items, groups, hold)
+        return {"values": [None] * count, "pids": [], "items": [None] * count,
+                "groups": [], "cpus": cpus()}
+    records = _stop_salts(address)
+    released, pids = _released(records, items)
     runs = [[seed ^ released.get(seed & MASK, 0), iterations, 0]
             for seed, iterations, *_ in items]
-    done, _ = _in_processes(runs, max(1, min(len(items), _affinity(), 4)))
+    done, _ = _in_processes(runs, max(1, min(count, _affinity(), 4)))
     return {"values": [row[1] if item[0] & MASK in released else None
-                       for row, item in zip(done, items, strict=True)], "pids": pids}
+                       for row, item in zip(done, items, strict=True)], "pids": pids,
+            "items": _firsts(records, items), "groups": _summaries(records, items, groups),
+            "cpus": cpus()}
 
 
 def _affinity() -> int:
@@ -258,23 +285,37 @@ def _affinity() -> int:
 
 # -- the salt server -------------------------------------------------------------------
 SALT_LIFETIME = 120.0  # seconds a salt server lives at most (the call's end stops it sooner)
-MOST_RELEASES = 256  # releases a server reports at most (honest calls make one per item)
+MOST_RECORDS = 1024  # records a server reports at most (honest calls make two per item)
 MOST_ASKING = 512  # requests a server holds at once; more wait in its listen queue
-_RELEASE = struct.Struct("<QQi")  # seed, salt, pid of the process the salt went to
+# How a salt was released: once its wait was over (its group, if any, had
+# opened before it asked); when its group gathered; when its group's hold ran out.
+OPEN, GATHERED, HELD_OUT = 0, 1, 2
+RELEASED, ENDED = 0, 1  # kinds of record: a salt sent; its asker hung up afterwards
+# kind, how, seed, salt, pid the kernel named, when it asked, when (released or ended)
+_RECORD = struct.Struct("<BBQQidd")
 _PEERCRED = struct.Struct("3i")
 _SERVERS: dict[str, tuple[int, socket.socket]] = {}  # address: (pid, our end of its reports)
 
 
-def _start_salts(address: str, items: list) -> None:
+def _start_salts(address: str, items: list, groups: list | None = None,
+                 hold: float = 0.0) -> None:
     """Fork the salt server of ``items`` at ``address`` and wait until it listens."""
     waits = {seed & MASK: float(seconds) for seed, _, seconds, *_ in items}
+    group_of: dict[int, int] = {}
+    needs: list[tuple[int, bool]] = []
+    first = 0
+    for number, (size, need, by_pids) in enumerate(groups or ()):
+        for item in items[first:first + size]:
+            group_of[item[0] & MASK] = number
+        needs.append((int(need), bool(by_pids)))
+        first += size
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # our own child: it never returns to the supervisor's code
         try:
             ours.close()
-            _serve(address, theirs, waits, parent)
+            _serve(address, theirs, waits, _Groups(group_of, needs, float(hold)), parent)
         finally:
             os._exit(0)
     theirs.close()
@@ -298,9 +339,8 @@ def _end(pid: int) -> None:
         pass
 
 
-def _stop_salts(address: str, items: list) -> tuple[dict[int, int], list[int]]:
-    """Stop the server at ``address``; the salt it released for each item
-    (the first one reported), and the pids it released salts to."""
+def _stop_salts(address: str) -> list[dict]:
+    """Stop the server at ``address``; what it reported, record by record."""
     pid, ours = _SERVERS.pop(address)
     _end(pid)
     # The server is gone, and held the only other end: this ends.
@@ -312,21 +352,123 @@ def _stop_salts(address: str, items: list) -> tuple[dict[int, int], list[int]]:
     except OSError:  # a timeout: what came is all there is
         pass
     ours.close()
+    records = []
+    for offset in range(0, len(data) - len(data) % _RECORD.size, _RECORD.size):
+        kind, how, seed, salt, peer, asked, at = _RECORD.unpack_from(data, offset)
+        records.append({"kind": kind, "how": how, "seed": seed, "salt": salt, "pid": peer,
+                        "asked": asked, "at": at})
+    return records
+
+
+def _released(records: list[dict], items: list) -> tuple[dict[int, int], list[int]]:
+    """The salt released for each item (the first one reported), and the
+    pids salts went to."""
     seeds = {item[0] & MASK for item in items}
     released: dict[int, int] = {}
     pids: set[int] = set()
-    for offset in range(0, len(data) - len(data) % _RELEASE.size, _RELEASE.size):
-        seed, salt, peer = _RELEASE.unpack_from(data, offset)
-        if seed in seeds:
-            released.setdefault(seed, salt)
-            pids.add(peer)
+    for record in records:
+        if record["kind"] == RELEASED and record["seed"] in seeds:
+            released.setdefault(record["seed"], record["salt"])
+            pids.add(record["pid"])
     return released, sorted(pids)[:10_000]
 
 
-def _serve(address: str, report: socket.socket, waits: dict[int, float], parent: int) -> None:
+def _firsts(records: list[dict], items: list) -> list[dict | None]:
+    """For each item, its first release: to whom, how, when it was asked for
+    and released, and when that asker hung up (None: not before the end)."""
+    first: dict[int, dict] = {}
+    ended: dict[tuple[int, int], float] = {}
+    for record in records:
+        if record["kind"] == RELEASED:
+            first.setdefault(record["seed"], record)
+        elif record["kind"] == ENDED:
+            ended.setdefault((record["seed"], record["pid"]), record["at"])
+    found: list[dict | None] = []
+    for item in items:
+        record = first.get(item[0] & MASK)
+        found.append(None if record is None else {
+            "pid": record["pid"], "how": record["how"], "asked": record["asked"],
+            "released": record["at"], "ended": ended.get((record["seed"], record["pid"]))})
+    return found
+
+
+def _summaries(records: list[dict], items: list, groups: list | None) -> list[dict]:
+    """For each group: the pids its salts went to, the most requests and the
+    most distinct processes that waited at once (a request waits from when
+    the server heard it until its salt was sent), and whether it gathered."""
+    summaries = []
+    first = 0
+    for size, _, _ in groups or ():
+        seeds = {item[0] & MASK for item in items[first:first + size]}
+        first += size
+        spans = [(r["asked"], r["at"], r["pid"], r["how"]) for r in records
+                 if r["kind"] == RELEASED and r["seed"] in seeds]
+        peak = peak_pids = 0
+        for start, *_ in spans:
+            waiting = [pid for asked, at, pid, _ in spans if asked <= start < at]
+            peak = max(peak, len(waiting))
+            peak_pids = max(peak_pids, len(set(waiting)))
+        summaries.append({"pids": sorted({pid for _, _, pid, _ in spans})[:256],
+                          "peak": peak, "peak_pids": peak_pids,
+                          "gathered": any(how == GATHERED for *_, how in spans)})
+    return summaries
+
+
+class _Groups:
+    """In the server: the items' groups, and which requests each holds until
+    it gathers (``need`` requests waiting at once, from as many distinct
+    processes with ``by_pids``) or its hold runs out."""
+
+    def __init__(self, group_of: dict[int, int], needs: list[tuple[int, bool]],
+                 hold: float) -> None:
+        self.group_of = group_of
+        self.needs = needs
+        self.hold = hold
+        self.opened = [False] * len(needs)
+        self.deadlines: list[float | None] = [None] * len(needs)
+        self.held: list[list[tuple[int, int, float, int]]] = [[] for _ in needs]
+
+    def ask(self, fd: int, seed: int, asked: float, pid: int) -> list[tuple] | None:
+        """A request heard at ``asked``: None to release it once its wait is
+        over, else the requests (fd, seed, asked, how) that may now go."""
+        group = self.group_of.get(seed)
+        if group is None or self.opened[group]:
+            return None
+        held = self.held[group]
+        held.append((fd, seed, asked, pid))
+        if self.deadlines[group] is None:
+            self.deadlines[group] = asked + self.hold
+        need, by_pids = self.needs[group]
+        waiting = len({entry[3] for entry in held}) if by_pids else len(held)
+        return self._open(group, GATHERED) if waiting >= need else []
+
+    def due(self, now: float) -> list[tuple]:
+        """The requests of the groups whose hold ran out by ``now``."""
+        going: list[tuple] = []
+        for group, deadline in enumerate(self.deadlines):
+            if deadline is not None and now >= deadline and not self.opened[group]:
+                going += self._open(group, HELD_OUT)
+        return going
+
+    def next_deadline(self) -> float | None:
+        waiting = [d for g, d in enumerate(self.deadlines) if d is not None and not self.opened[g]]
+        return min(waiting, default=None)
+
+    def _open(self, group: int, how: int) -> list[tuple]:
+        self.opened[group] = True
+        going = [(fd, seed, asked, how) for fd, seed, asked, _ in self.held[group]]
+        self.held[group] = []
+        return going
+
+
+def _serve(address: str, report: socket.socket, waits: dict[int, float], groups: _Groups,
+           parent: int) -> None:
     """In a forked process of ours: listen at ``address``; release each
     item's salt ``waits[seed]`` seconds after a request for it (8 bytes: the
-    seed) arrives, to the process that asked, and report it on ``report``.
+    seed) arrives, to the process that asked, and report it on ``report``;
+    then watch that connection and report when its asker hangs up. An item
+    of a group that has not gathered yet is held until it does (or until
+    its hold runs out), and released no sooner than its wait allows.
     Ends when its parent does, or after SALT_LIFETIME seconds."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
@@ -338,31 +480,50 @@ def _serve(address: str, report: socket.socket, waits: dict[int, float], parent:
     poller.register(listener, select.POLLIN)
     accepting = True
     asking: dict[int, list] = {}  # fd: [connection, bytes so far, pid]
-    due: list[tuple[float, int, int, int]] = []  # (when, order, fd, seed)
+    released: dict[int, tuple] = {}  # fd: (connection, seed, pid, asked), watched till it ends
+    due: list[tuple[float, int, int, int, float, int]] = []  # (when, order, fd, seed, asked, how)
     order = itertools.count()
     salts: dict[int, int] = {}
-    reported: set[tuple[int, int]] = set()
+    reported: set[tuple[int, int, int]] = set()
     end = time.monotonic() + SALT_LIFETIME
+
+    def tell(kind: int, how: int, seed: int, pid: int, asked: float, at: float) -> None:
+        # Reported as it happens: the server is killed with the sandbox's
+        # strays before the supervisor reads its reports.
+        if (kind, seed, pid) in reported or len(reported) >= MOST_RECORDS:
+            return
+        reported.add((kind, seed, pid))
+        try:
+            report.send(_RECORD.pack(kind, how, seed, salts.get(seed, 0), pid, asked, at))
+        except OSError:  # our end was drained by someone else: the judge sees less
+            pass
+
+    def schedule(going: list[tuple]) -> None:
+        for fd, seed, asked, how in going:
+            heapq.heappush(due, (max(asked + waits[seed], time.monotonic()), next(order), fd,
+                                 seed, asked, how))
+
     while True:
         now = time.monotonic()
+        schedule(groups.due(now))
         while due and due[0][0] <= now:
-            _, _, fd, seed = heapq.heappop(due)
+            _, _, fd, seed, asked, how = heapq.heappop(due)
             connection, _, pid = asking.pop(fd)
             if seed not in salts:  # drawn now: before its first wait ended it was nowhere
                 salts[seed] = int.from_bytes(os.urandom(6), "little")
             # Reported before it is sent: once the asker has it, the supervisor
             # will read it, even if the server is killed the next moment.
-            if (seed, pid) not in reported and len(reported) < MOST_RELEASES:
-                reported.add((seed, pid))
-                try:
-                    report.send(_RELEASE.pack(seed, salts[seed], pid))
-                except OSError:  # our end was drained by someone else: the judge sees less
-                    pass
+            tell(RELEASED, how, seed, pid, asked, now)
             try:
                 connection.send(salts[seed].to_bytes(WORD, "little"))
             except OSError:  # the asker is gone
-                pass
-            connection.close()
+                connection.close()
+                continue
+            if len(released) < MOST_ASKING:
+                released[fd] = (connection, seed, pid, asked)
+                poller.register(fd, select.POLLIN)
+            else:
+                connection.close()
         if now >= end or os.getppid() != parent:
             return
         if accepting != (len(asking) < MOST_ASKING):  # full: leave the rest queued
@@ -371,10 +532,28 @@ def _serve(address: str, report: socket.socket, waits: dict[int, float], parent:
                 poller.register(listener, select.POLLIN)
             else:
                 poller.unregister(listener)
-        wait = 1.0 if not due else min(1.0, max(0.0, due[0][0] - now))
+        times = [due[0][0]] if due else []
+        deadline = groups.next_deadline()
+        if deadline is not None:
+            times.append(deadline)
+        wait = min(1.0, max(0.0, min(times) - now)) if times else 1.0
         for fd, _ in poller.poll(math.ceil(wait * 1000)):
             if fd == listener.fileno():
                 _accept(listener, poller, asking)
+                continue
+            if fd in released:
+                connection, seed, pid, asked = released[fd]
+                try:
+                    chunk = connection.recv(64)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    chunk = b""
+                if not chunk:  # hung up: for a run's target, its process has ended
+                    del released[fd]
+                    poller.unregister(fd)
+                    connection.close()
+                    tell(ENDED, 0, seed, pid, asked, time.monotonic())
                 continue
             entry = asking.get(fd)
             if entry is None:
@@ -391,7 +570,9 @@ def _serve(address: str, report: socket.socket, waits: dict[int, float], parent:
             poller.unregister(fd)
             seed = int.from_bytes(entry[1], "little") if chunk else None
             if seed in waits:  # the wait starts now, as the server heard the request
-                heapq.heappush(due, (time.monotonic() + waits[seed], next(order), fd, seed))
+                asked = time.monotonic()
+                going = groups.ask(fd, seed, asked, entry[2])
+                schedule([(fd, seed, asked, OPEN)] if going is None else going)
             else:  # gone, or not one of the items
                 asking.pop(fd)
                 entry[0].close()

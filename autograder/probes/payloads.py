@@ -27,15 +27,20 @@ these objects over (``int()`` of a ``Number``).
   without waiting: rewriting the item's seconds, or this module's ``time``,
   skips nothing.
 - ``square(x)`` is ``x * x``, for checking values and order.
-- ``Number(seed, iterations)`` is a whole number whose value costs that loop
-  to know: parallel_sum_of_squares gets them, and the CPU of squaring shows
-  in the process that squares them.
+- ``Number(seed, iterations[, salts])`` is a whole number whose value costs
+  that loop to know: parallel_sum_of_squares gets them, and the CPU of
+  squaring shows in the process that squares them. With the address of a
+  salt server, its value needs its salt too, so the server names the
+  process that squared it (how the judge counts the child processes).
 - ``Recorder(address, nonces, iterations)`` is a target for ``run_processes``:
   it connects to the probe's Unix socket (so that the kernel tells the probe
   which process it runs in: SO_PEERCRED), takes a nonce the judge picked from
   the probe's FIFO (each nonce is read by one process only), and answers
   ``mix(nonce, iterations)``: a process that did not run the loop cannot say
   it ran the target. It keeps the connection open until its process ends.
+  With a gate (a salt server's address), it first asks the server for its
+  nonce's salt, which the server holds until all the call's targets wait at
+  once: run one after another, they never do.
 """
 
 from __future__ import annotations
@@ -67,11 +72,12 @@ def mix(seed: int, iterations: int, *, _sha=hashlib.sha256, _mask=MASK, _block=B
     return _from(state[:6], "little")
 
 
-def _salt(address: str, seed: int, *, _socket=socket.socket, _family=socket.AF_UNIX,
-          _kind=socket.SOCK_STREAM, _word=WORD, _mask=MASK, _len=len,
-          _from=int.from_bytes, _error=ConnectionError) -> int:
+def _ask(address: str, seed: int, *, _socket=socket.socket, _family=socket.AF_UNIX,
+         _kind=socket.SOCK_STREAM, _word=WORD, _mask=MASK, _len=len,
+         _from=int.from_bytes, _error=ConnectionError, _any=BaseException) -> tuple:
     """Ask the grader's salt server for the salt of the item ``seed``: it
-    answers once the item's wait is over."""
+    answers once the item's wait is over (and its group, if any, gathered).
+    Returns the connection, still open, and the salt."""
     connection = _socket(_family, _kind)
     try:
         connection.connect(address)
@@ -82,9 +88,17 @@ def _salt(address: str, seed: int, *, _socket=socket.socket, _family=socket.AF_U
             if not chunk:
                 raise _error("the grader's salt server did not answer for this item")
             data += chunk
-        return _from(data, "little")
-    finally:
+    except _any:  # not left open: only a released salt's connection is kept
         connection.close()
+        raise
+    return connection, _from(data, "little")
+
+
+def _salt(address: str, seed: int, *, _ask=_ask) -> int:
+    """The salt of the item ``seed`` (see ``_ask``), hanging up at once."""
+    connection, salt = _ask(address, seed)
+    connection.close()
+    return salt
 
 
 def work(item, *, _mix=mix, _salt=_salt, _sleep=time.sleep, _len=len) -> int:
@@ -117,19 +131,23 @@ class Number:
     Python: ``int * Number`` falls back on ``Number.__rmul__``, so nothing
     here needs to know the class by name."""
 
-    __slots__ = ("seed", "iterations", "known")
+    __slots__ = ("seed", "iterations", "salts", "known")
 
-    def __init__(self, seed: int, iterations: int) -> None:
+    def __init__(self, seed: int, iterations: int, salts: str | None = None) -> None:
         self.seed = seed
         self.iterations = iterations
+        self.salts = salts
         self.known = None
 
     def __reduce__(self, *, _type=type):
-        return (_type(self), (self.seed, self.iterations))
+        return (_type(self), (self.seed, self.iterations, self.salts))
 
-    def __int__(self, *, _mix=mix, _bits=(1 << 20) - 1) -> int:
+    def __int__(self, *, _mix=mix, _salt=_salt, _bits=(1 << 20) - 1) -> int:
         if self.known is None:
-            self.known = _mix(self.seed, self.iterations) & _bits
+            # With a salt server, knowing the value needs its salt: the server
+            # names (SO_PEERCRED) the process that squares this number.
+            salt = 0 if self.salts is None else _salt(self.salts, self.seed)
+            self.known = _mix(self.seed ^ salt, self.iterations) & _bits
         return self.known
 
     __index__ = __int__
@@ -229,21 +247,28 @@ class Recorder:
     """A target for run_processes: connect to ``address`` (a Unix socket of
     the probe), take a nonce from the FIFO ``nonces``, run ``iterations``
     rounds of the mix from it and send the nonce and the result; keep the
-    connection until this process ends (the kernel closes it then)."""
+    connection until this process ends (the kernel closes it then).
 
-    def __init__(self, address: str, nonces: str, iterations: int) -> None:
+    With a ``gate`` (the address of the grader's salt server), ask it for
+    the salt of the nonce before the work: the server holds it until every
+    target of the call is waiting at once, and keeps the connection too, so
+    that it knows when each target's process ended."""
+
+    def __init__(self, address: str, nonces: str, iterations: int,
+                 gate: str | None = None) -> None:
         self.address = address
         self.nonces = nonces
         self.iterations = iterations
+        self.gate = gate
         self.held: list = []
 
     def __getstate__(self) -> dict:
         # A connection does not pickle (spawn, forkserver): each process makes its own.
         return {"address": self.address, "nonces": self.nonces,
-                "iterations": self.iterations, "held": []}
+                "iterations": self.iterations, "gate": self.gate, "held": []}
 
     def __call__(self, *, _socket=socket.socket, _family=socket.AF_UNIX,
-                 _kind=socket.SOCK_STREAM, _nonce=_nonce, _mix=mix, _word=WORD,
+                 _kind=socket.SOCK_STREAM, _nonce=_nonce, _ask=_ask, _mix=mix, _word=WORD,
                  _none=NO_NONCE) -> None:
         connection = _socket(_family, _kind)
         connection.connect(self.address)
@@ -252,5 +277,7 @@ class Recorder:
         if nonce is None:
             connection.sendall(_none)
             return
+        if self.gate is not None:
+            self.held.append(_ask(self.gate, nonce)[0])
         answer = _mix(nonce, self.iterations)
         connection.sendall(nonce.to_bytes(_word, "little") + answer.to_bytes(_word, "little"))

@@ -40,6 +40,13 @@ write. What decides them, and where it comes from:
   value needs a salt the server releases only once the item's wait is over,
   and it names (SO_PEERCRED) the process it released each salt to, which is
   how the judge knows how many processes the items ran in.
+- How many at once: the server can hold a group of items until a number of
+  requests (from as many distinct processes, or not) wait at once, and
+  reports the most that did: the worker processes of parallel_map, the
+  threads of io_map, the child processes that squared parallel_sum_of_squares'
+  Numbers (each one's value needs its salt), and run_processes' targets (the
+  gate: each target asks before its work, so targets run one after another
+  never wait together; the server also sees when each target's process ends).
 
 Chosen for being simple and robust: a socket and SO_PEERCRED work under every
 start method (a spawned child connects by the address it was pickled with),
@@ -51,6 +58,7 @@ from __future__ import annotations
 
 import _socket
 import builtins
+import itertools
 import multiprocessing
 import multiprocessing.process
 import os
@@ -79,6 +87,8 @@ _mkfifo = os.mkfifo
 _open = os.open
 _write = os.write
 _from_bytes = int.from_bytes
+_list = list
+_islice = itertools.islice
 # What a probe uses of payloads, bound here: once its objects are handed over,
 # the student's code can rewrite that module's namespace (work.__globals__).
 _PAYLOADS = payloads
@@ -112,14 +122,14 @@ def _use_start_method(method: str | None) -> None:
         _set_start_method(method, force=True)
 
 
-def _as_list(value) -> tuple[list | None, str]:
+def _as_list(value, most: int = 100_000) -> tuple[list | None, str]:
     """The items of what the student returned (any iterable but str, bytes,
-    dict), and its type."""
+    dict; at most ``most`` of them), and its type."""
     kind = type(value).__name__
     if isinstance(value, (str, bytes, dict)):
         return None, kind
     try:
-        return list(value)[:100_000], kind
+        return _list(_islice(value, most)), kind
     except Exception:  # noqa: BLE001 - a student's iterator may raise anything
         return None, kind
 
@@ -139,16 +149,17 @@ def _error(exc: BaseException, module) -> dict:
     return {"type": type(exc).__name__, "message": str(exc)[:300], "where": where}
 
 
-def _each(module, probe, cases: list) -> list[dict]:
-    """``probe(module, *case)`` for each case, in one worker; stops at the first
-    case whose call raises, reporting {"error": ...} for it."""
+def _each(module, probe, cases: list, stop: bool = True) -> list[dict]:
+    """``probe(module, *case)`` for each case, in one worker; a case whose call
+    raises reports {"error": ...}, and stops the rest when ``stop``."""
     seen = []
     for case in cases:
         try:
             seen.append(probe(module, *case))
         except Exception as exc:  # noqa: BLE001 - what the student's code raised is the observation
             seen.append({"error": _error(exc, module)})
-            break
+            if stop:
+                break
     return seen
 
 
@@ -253,25 +264,27 @@ def _describe_process(process) -> dict:
 
 
 def run_processes(module, count, iterations: int, nonces: list[int],
-                  method: str | None = None) -> dict:
+                  method: str | None = None, gate: str | None = None) -> dict:
     """Call run_processes(Recorder, count) (leaving count out for DEFAULT),
-    the Recorder taking the judge's ``nonces``, one per run.
+    the Recorder taking the judge's ``nonces``, one per run (and asking the
+    salt server at ``gate``, if any, before its work).
 
-    Reports what it returned and the processes the target ran in: when
-    run_processes returned ("at_return": which had connected, answered and
-    ended), and after waiting up to LATE seconds for targets still running
-    ("ran")."""
+    Reports what it returned (its items, if it is iterable, and whether it
+    is a list) and the processes the target ran in: when run_processes
+    returned ("at_return": which had connected, answered and ended), and
+    after waiting up to LATE seconds for targets still running ("ran")."""
     _expose()
     _use_start_method(method)
     listener = _Listener(nonces)
     try:
-        target = _Recorder(listener.address, listener.nonces, iterations)
+        target = _Recorder(listener.address, listener.nonces, iterations, gate)
         if count == DEFAULT:
             value = module.run_processes(target)
         else:
             value = module.run_processes(target, count)
         at_return = listener.poll()
-        items = list(value)[:200] if isinstance(value, (list, tuple)) else None
+        is_list = isinstance(value, _list)
+        items, _ = _as_list(value, 200)
         returned = [_describe_process(p) for p in items] if items is not None else None
         cpus = _cpu_count() or 1
         affinity = len(_affinity(0)) if _affinity else cpus
@@ -283,8 +296,8 @@ def run_processes(module, count, iterations: int, nonces: list[int],
             _sleep(0.01)
             ran = listener.poll()
         return {"caller": _getpid(), "type": type(value).__name__, "repr": short(value),
-                "returned": returned, "at_return": at_return[:MOST], "ran": ran[:MOST],
-                "cpu_count": cpus, "affinity": affinity}
+                "is_list": is_list, "returned": returned, "at_return": at_return[:MOST],
+                "ran": ran[:MOST], "cpu_count": cpus, "affinity": affinity}
     finally:
         listener.close()
 
@@ -305,14 +318,16 @@ def mapped(module, name: str, function: str, items: list, workers=DEFAULT,
         items = [tuple(item) if type(item) is list else item for item in items]
     student = getattr(module, name)
     value = student(func, items) if workers == DEFAULT else student(func, items, workers)
+    is_list = isinstance(value, _list)
     results, kind = _as_list(value)
-    return {"caller": _getpid(), "type": kind, "repr": short(value),
+    return {"caller": _getpid(), "type": kind, "repr": short(value), "is_list": is_list,
             "values": None if results is None else [jsonable(v) for v in results]}
 
 
-def mapped_cases(module, name: str, cases: list) -> list[dict]:
-    """``mapped`` for each (function, items, workers) case, in one worker."""
-    return _each(module, lambda m, *case: mapped(m, name, *case), cases)
+def mapped_cases(module, name: str, cases: list, stop: bool = True) -> list[dict]:
+    """``mapped`` for each (function, items, workers[, method, salts]) case,
+    in one worker; the first that raises stops the rest when ``stop``."""
+    return _each(module, lambda m, *case: mapped(m, name, *case), cases, stop)
 
 
 # -- q5 ---------------------------------------------------------------------
@@ -333,14 +348,27 @@ def sum_cases(module, cases: list) -> list[dict]:
     return _each(module, sum_of_squares, cases)
 
 
-def costly_sum_of_squares(module, numbers: list, count, method: str | None = None) -> dict:
-    """parallel_sum_of_squares(numbers, count) on ``payloads.Number``s made
-    from [seed, iterations] pairs: numbers whose values cost CPU to know, in
-    whichever process squares them."""
+def costly_sum_of_squares(module, numbers: list, count, method: str | None = None,
+                          salts: str | None = None) -> dict:
+    """parallel_sum_of_squares(numbers, count) (count left out for DEFAULT) on
+    ``payloads.Number``s made from [seed, iterations] pairs: numbers whose
+    values cost CPU to know, in whichever process squares them; with
+    ``salts``, a salt server's address, each one's value needs its salt too
+    (the server names the processes that squared them)."""
     _expose()
     _use_start_method(method)
-    values = [_Number(seed, iterations) for seed, iterations in numbers]
-    value = module.parallel_sum_of_squares(values, count)
+    values = [_Number(seed, iterations, salts) for seed, iterations in numbers]
+    if count == DEFAULT:
+        value = module.parallel_sum_of_squares(values)
+    else:
+        value = module.parallel_sum_of_squares(values, count)
     if isinstance(value, _Number):
         value = int(value)
     return {"value": jsonable(value), "type": type(value).__name__, "repr": short(value)}
+
+
+def costly_sum_cases(module, cases: list, salts: str) -> list[dict]:
+    """``costly_sum_of_squares`` for each (numbers, count) case, in one worker,
+    every case run even when one raises."""
+    return _each(module, lambda m, numbers, count: costly_sum_of_squares(
+        m, numbers, count, None, salts), cases, stop=False)

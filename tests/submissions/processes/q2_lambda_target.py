@@ -1,7 +1,7 @@
 """Bug: run_processes wraps target in a lambda. Under fork the child inherits it;
 under spawn and forkserver a Process's target is pickled, and a lambda cannot be.
 
-expect: q2=2
+expect: q2=2.5
 """
 import concurrent.futures
 import multiprocessing

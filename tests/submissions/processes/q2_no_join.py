@@ -1,6 +1,6 @@
 """Bug: run_processes starts the processes but returns without joining them.
 
-expect: q2=2
+expect: q2=2.5
 """
 import concurrent.futures
 import multiprocessing

@@ -1,7 +1,7 @@
 """Bug: parallel_map computes its chunk size from workers, which fails when
 workers is left out (None).
 
-expect: q3=4
+expect: q3=4.5
 """
 import concurrent.futures
 import multiprocessing

@@ -2,7 +2,7 @@
 items overlap and the calling process does no work, but CPU-bound items run
 one at a time (the child's GIL), so there is no speedup.
 
-expect: q3=3
+expect: q3=2.5
 """
 import concurrent.futures
 import multiprocessing

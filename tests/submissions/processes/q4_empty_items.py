@@ -1,7 +1,7 @@
 """Bug: io_map calls func on the first item before starting its threads, so no
 items at all raises IndexError.
 
-expect: q4=2
+expect: q4=2.5
 """
 import concurrent.futures
 import multiprocessing

@@ -1,7 +1,7 @@
 """Bug: parallel_sum_of_squares cuts numbers into slices of a size computed from
 its length, which is 0 for no numbers (range() with step 0 raises ValueError).
 
-expect: q5=2
+expect: q5=2.5
 """
 import concurrent.futures
 import multiprocessing

@@ -1,7 +1,7 @@
 """Bug: each child process runs a lambda. Under fork the child inherits it;
 under spawn and forkserver a Process's target is pickled, and a lambda cannot be.
 
-expect: q5=2
+expect: q5=2.5
 """
 import concurrent.futures
 import multiprocessing
