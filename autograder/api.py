@@ -37,25 +37,35 @@ def grade(paths: Iterable[Path | str], *, assignment: str | None = None, jobs: i
     grading process that died) does not stop the class: that submission's
     result is incomplete (``complete`` False), to be regraded.
     """
-    settings = settings or Settings()
     with tempfile.TemporaryDirectory(prefix="advpy-batch-") as scratch:
         subs = discover([Path(p) for p in paths], assignment, Path(scratch))
-        if jobs <= 1 or len(subs) <= 1:
-            results = []
-            for sub in subs:
-                results.append(_guarded(sub, settings))
-                if progress:
-                    progress(results[-1])
-            return results
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = [pool.submit(grade_one, sub, settings) for sub in subs]
-            results = []
-            for future, sub in zip(futures, subs, strict=False):
-                results.append(_result_or_error(future, sub))
-                if progress:
-                    progress(results[-1])
-            return results
+        return grade_submissions(subs, jobs=jobs, settings=settings, progress=progress)
+
+
+def grade_submissions(subs: list[Submission], *, jobs: int = 1, settings: Settings | None = None,
+                      progress: Callable[[SubmissionResult], None] | None = None
+                      ) -> list[SubmissionResult]:
+    """Grade discovered submissions (their files must exist until it returns);
+    one result each, in the order of ``subs``. ``progress`` is called with each
+    result as soon as it is finished (so in the order they finish)."""
+    settings = settings or Settings()
+    if jobs <= 1 or len(subs) <= 1:
+        results = []
+        for sub in subs:
+            results.append(_guarded(sub, settings))
+            if progress:
+                progress(results[-1])
+        return results
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        futures = {pool.submit(grade_one, sub, settings): index for index, sub in enumerate(subs)}
+        done: dict[int, SubmissionResult] = {}
+        for future in concurrent.futures.as_completed(futures):
+            index = futures[future]
+            done[index] = _result_or_error(future, subs[index])
+            if progress:
+                progress(done[index])
+        return [done[index] for index in range(len(subs))]
 
 
 def _guarded(sub: Submission, settings: Settings) -> SubmissionResult:

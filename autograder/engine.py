@@ -243,7 +243,9 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
     """Grade one submission; never raises for anything the submission does."""
     settings = settings or Settings()
     started = time.monotonic()
-    result = SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0)
+    result = SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0,
+                              name=sub.name, lms_id=sub.lms_id, late=sub.late,
+                              notes=list(sub.notes))
     try:
         assignment = assignments.get(sub.assignment) if sub.assignment else None
     except KeyError as exc:
@@ -293,7 +295,9 @@ def grader_failure(sub: Submission, reason: str) -> SubmissionResult:
     """The result of a submission that the grader itself failed on (an
     exception of ours, a grading process that died): every question a grader
     error, no points, incomplete."""
-    result = SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0)
+    result = SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0,
+                              name=sub.name, lms_id=sub.lms_id, late=sub.late,
+                              notes=list(sub.notes))
     try:
         assignment = assignments.get(sub.assignment) if sub.assignment else None
     except KeyError:

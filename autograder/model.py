@@ -54,6 +54,12 @@ class SubmissionResult:
     complete: bool = True
     sandbox: str = "not run"  # the isolation used, or "not run" when no student code ran
     seconds: float = 0.0
+    # Who handed it in, as the class's download names them (Canvas, Gradescope):
+    # kept in every result and every output. None where the download does not say.
+    name: str | None = None  # the student's name ("doejane", "Jane Doe")
+    lms_id: str | None = None  # the LMS's user id (Canvas) or SID/e-mail (Gradescope)
+    late: bool = False  # the LMS marked it late
+    notes: list[str] = field(default_factory=list)  # e.g. which of two files was graded
 
     def to_json(self) -> dict:
         """The JSON object of the spec's Interfaces section."""
