@@ -40,6 +40,10 @@ class Submission:
     student: str | None = None
     source: Path | None = None
     problems: list[str] = field(default_factory=list)
+    name: str | None = None  # as the LMS download names the student (see SubmissionResult)
+    lms_id: str | None = None
+    late: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @property
     def display(self) -> str:
