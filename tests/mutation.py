@@ -16,9 +16,11 @@ and runs ``tests/mutation_check.py``, which grades the mutated file with
 result, no JSON) or did not end within the per-mutant timeout: unjudged is
 never counted as killed. Out of scope, and never run: mutants inside a
 docstring, the wording of an error message, a logging or print statement,
-the ``if __name__ == "__main__":`` demo, or a helper that the stub gives as
-it is and only the demo calls (``count_primes_below``: the tests hand the
-student's code payloads of their own).
+the ``if __name__ == "__main__":`` demo, or a helper that the stub gives
+whole (``usable_cpu_count``, ``count_primes_below``, ``pretend_download``):
+no question asks for it, the tests hand the student's code payloads of their
+own, and what a question's function promises when it calls one is judged by
+that function's tests.
 
 It prints a table per assignment (mutants, killed, survived, equivalent,
 unjudged, score = killed / (mutants - equivalent)) and each survivor that
@@ -158,30 +160,23 @@ def _root_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _demo_helpers(tree: ast.Module, stub: str | None) -> list[ast.FunctionDef]:
-    """Functions the stub gives as they are (no question asks for them) that
-    only the demo calls: the tests hand the student's code their own
-    payloads, so these are part of the demo."""
+def _given_helpers(tree: ast.Module, stub: str | None) -> list[ast.FunctionDef]:
+    """Functions the stub gives whole (the same code in the stub and the
+    reference): no question asks a student to write them, so a mutant of
+    one tests the stub's author, not the hidden tests. What a question's
+    function promises when it calls one (parallel_map's "one per CPU" through
+    usable_cpu_count) is judged by that function's tests, whatever it calls."""
     if stub is None:
         return []
     given = {node.name: ast.dump(node) for node in ast.parse(stub).body
              if isinstance(node, ast.FunctionDef)}
-    demo = [node for node in tree.body if _is_demo_guard(node)]
-    found = []
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef) or given.get(node.name) != ast.dump(node):
-            continue
-        users = [other for other in tree.body if other is not node and other not in demo
-                 and any(isinstance(n, ast.Name) and n.id == node.name
-                         for n in ast.walk(other))]
-        if not users:
-            found.append(node)
-    return found
+    return [node for node in tree.body
+            if isinstance(node, ast.FunctionDef) and given.get(node.name) == ast.dump(node)]
 
 
 def out_of_scope(source: str, stub: str | None = None) -> list[tuple[Pos, Pos, str]]:
-    """The spans whose mutants change no promised behaviour: the demo (and
-    the stub's helpers only it uses), the docstrings, the wording of error
+    """The spans whose mutants change no promised behaviour: the demo, the
+    helpers the stub gives whole, the docstrings, the wording of error
     messages, logging and print statements."""
     lines = source.splitlines()
     spans = []
@@ -189,8 +184,8 @@ def out_of_scope(source: str, stub: str | None = None) -> list[tuple[Pos, Pos, s
     for node in tree.body:
         if _is_demo_guard(node):
             spans.append((*_span(node, lines), "the __main__ demo"))
-    for node in _demo_helpers(tree, stub):
-        spans.append((*_span(node, lines), "a helper of the stub that only the demo uses"))
+    for node in _given_helpers(tree, stub):
+        spans.append((*_span(node, lines), "a helper the stub gives whole"))
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))

@@ -196,6 +196,11 @@ class Reported(_Exit):
     report: ChildReport
 
 
+class Held(TypedDict):
+    ended: Count
+    released: bool
+
+
 class QueueReport(TypedDict):
     calls: listof(Json, 1000)
     threads: Count
@@ -208,6 +213,7 @@ class QueueReport(TypedDict):
     left_running: Places
     barrier_passed: Count | None
     barrier_missed: Count | None
+    held: Held | None  # the held call's report (None: no hold, or it never ended)
     errors: Errors
 
 

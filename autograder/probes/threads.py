@@ -462,8 +462,9 @@ def heartbeat_exit(module, interval: float, grace: float, start_within: float = 
 def process_queue(module, cases: list[dict]) -> list[dict]:
     """Each case: process_queue(items, worker[, num_workers]) with a recording
     worker that sleeps ``delays[item]`` and, with ``barrier``, waits for
-    ``barrier`` calls to run at once. Reports results, calls, threads, and the
-    threads left running."""
+    ``barrier`` calls to run at once; with ``hold`` ([item, others,
+    seconds]), the call of that item waits until ``others`` other calls have
+    ended. Reports results, calls, threads, and the threads left running."""
     reports = []
     hook, _, caught = error_log()
     threading.excepthook = hook
@@ -474,7 +475,9 @@ def process_queue(module, cases: list[dict]) -> list[dict]:
         wait, met = barrier(case["barrier"]) if case.get("barrier") else (None, None)
         before = tasks()
         names = None if before is None else frozenset(str(native) for native in before)
-        function, calls, started = worker(delays, wait, names)
+        hold = case.get("hold")  # [item, others, seconds]
+        function, calls, started, held = worker(delays, wait, names,
+                                                tuple(hold) if hold else None)
         args = (items, function) if case.get("workers") is None else (items, function,
                                                                        case["workers"])
         ok, value = guarded(module, lambda args=args: module.process_queue(*args))
@@ -494,6 +497,7 @@ def process_queue(module, cases: list[dict]) -> list[dict]:
             "caller_worked": caller in natives, "peak": peak, "started": started(),
             "busy_at_return": busy, "results": results, "type": kind, "left_running": left,
             "barrier_passed": met["passed"], "barrier_missed": met["missed"],
+            "held": held(),
             "errors": errors_report(caught(), module),
         })
     return reports

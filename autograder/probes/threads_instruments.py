@@ -779,24 +779,32 @@ def beat_log(*, BeatLog=BeatLog, _get_ident=_get_ident, set=set) -> tuple:
 
 
 # -- q6: the worker handed to process_queue --------------------------------------
-def worker(delays: dict, wait, before: frozenset | None = None, *, _sleep=_sleep,
-           call_log=call_log, repr=repr, _Lock=_Lock, _listdir=_listdir, _set=set,
-           _len=len, _OSError=OSError) -> tuple:
-    """(worker, calls, started): ``worker(item)`` records the call and its
-    thread, sleeps ``delays[item]``, with a barrier's ``wait`` waits for the
-    other calls, and returns "w(<item>)". ``calls()`` as ``call_log``.
+def worker(delays: dict, wait, before: frozenset | None = None,
+           hold: tuple | None = None, *, _sleep=_sleep, call_log=call_log, repr=repr,
+           _Lock=_Lock, _listdir=_listdir, _set=set, _len=len, _OSError=OSError,
+           _monotonic=_monotonic) -> tuple:
+    """(worker, calls, started, held): ``worker(item)`` records the call and
+    its thread, sleeps ``delays[item]``, with a barrier's ``wait`` waits for
+    the other calls, and returns "w(<item>)". ``calls()`` as ``call_log``.
     ``started()``: the most threads that were running at a call and not
     among ``before`` (the kernel's thread ids, as /proc/self/task names them,
     before process_queue was called), or None without /proc. Counted at each
     call, when every worker thread started so far is alive, so that a thread
-    too many is seen even if it never gets an item."""
+    too many is seen even if it never gets an item.
+
+    ``hold`` = (item, others, seconds): the call of that item keeps its
+    thread busy until ``others`` other calls have ended, or ``seconds``
+    have passed. ``held()``: {"ended": other calls that ended meanwhile,
+    "released": whether they all did}, or None before that call ended."""
     note, done, seen = call_log()
     most: list = [None]
+    ended: list = [0, None]  # calls ended (but the held one); the held call's report
     lock = _Lock()
 
     def worker(item, *, _note=note, _done=done, _delays=delays, _wait=wait, _sleep=_sleep,
                _repr=repr, _before=before, _most=most, _lock=lock, _listdir=_listdir,
-               _set=_set, _len=_len, _OSError=_OSError) -> str:
+               _set=_set, _len=_len, _OSError=_OSError, _hold=hold, _ended=ended,
+               _now=_monotonic) -> str:
         if _before is not None:
             try:
                 now = _len(_set(_listdir("/proc/self/task")) - _before)
@@ -807,13 +815,23 @@ def worker(delays: dict, wait, before: frozenset | None = None, *, _sleep=_sleep
                     if _most[0] is None or now > _most[0]:
                         _most[0] = now
         _note(item)
+        held = _hold is not None and item == _hold[0]
         try:
             if _wait is not None:
                 _wait()
             delay = _delays.get(item)
             if delay:
                 _sleep(delay)
+            if held:
+                deadline = _now() + _hold[2]
+                while _ended[0] < _hold[1] and _now() < deadline:
+                    _sleep(0.002)
+                with _lock:
+                    _ended[1] = {"ended": _ended[0], "released": _ended[0] >= _hold[1]}
         finally:
+            if not held:
+                with _lock:
+                    _ended[0] += 1
             _done()
         return f"w({_repr(item)})"
 
@@ -821,4 +839,8 @@ def worker(delays: dict, wait, before: frozenset | None = None, *, _sleep=_sleep
         with _lock:
             return _most[0]
 
-    return worker, seen, started
+    def held(*, _ended=ended, _lock=lock) -> dict | None:
+        with _lock:
+            return _ended[1]
+
+    return worker, seen, started, held

@@ -87,18 +87,22 @@ GATED, GATE_HOLD = 3, 4.0
 HOLD = 3.0
 
 # q3 speedup. At most MAX_MEASURED_CPUS CPUs are measured, with ITEMS_PER_CPU
-# CPU-bound items of ITEM CPU seconds each per CPU. A try is clean when the
+# CPU-bound items of ITEM CPU seconds each per CPU: many small items, so that
+# a pool that hands one worker most of them at once (too big a chunksize) is
+# slow. A try is clean when the
 # grader's own processes, run just before and just after, reached at least
 # CLEAN of the ideal gain; a busy machine switches to items that wait.
 MAX_MEASURED_CPUS = 4
-ITEMS_PER_CPU = 4
-ITEM = 0.03
+ITEMS_PER_CPU = 24
+ITEM = 0.01
 CLEAN = 0.6
 TRIES = 6
 MAX_SCALE = 4.0
 # Items that mostly wait (seconds waited, CPU seconds): on one CPU, or a busy one.
-WAITING_ITEM = (0.05, 0.025)
-WAITING_COUNT, WAITING_WORKERS = 8, 4
+# Many of them, as above: a pool that hands one worker most of them in one
+# chunk makes that worker wait them out one after the other.
+WAITING_ITEM = (0.04, 0.01)
+WAITING_COUNT, WAITING_WORKERS = 40, 4
 # q3 pool sizes: items of workers=1 and workers=3 (more than a right pool
 # needs, so that a bigger one shows), each waiting this long; the default's
 # processes are counted up to COUNTED CPUs.
@@ -297,21 +301,22 @@ def test_parallel_map_edges(student):
 
 
 def _pool_sizes(student):
-    """parallel_map on items that wait, with workers=1, workers=3 and the
-    default, in one call: the salt server names the processes that ran each
+    """parallel_map on items that wait, with workers=1, workers=3, the default
+    and two items on workers=2, in one call: the salt server names the processes that ran each
     case's items, and holds each case's first items until as many distinct
     processes as it should have wait at once (so that a slow-starting worker
     of a right-sized pool still gets its share)."""
     counts = _cpu_counts(machine.cpus())
     most = min(max(counts), COUNTED)
-    cases = [(1, WORKERS_ITEMS[0]), (3, WORKERS_ITEMS[1]), (probe.DEFAULT, most + 2)]
+    cases = [(1, WORKERS_ITEMS[0]), (3, WORKERS_ITEMS[1]), (probe.DEFAULT, most + 2), (2, 2)]
     items = [judge.work_items(size, 1000, WORKERS_WAIT) for _, size in cases]
     groups = [[len(items[0]), 1, True], [len(items[1]), 3, True],
-              [len(items[2]), min(min(counts), COUNTED), True]]
+              [len(items[2]), min(min(counts), COUNTED), True], [2, 2, True]]
     salts = judge.salt_server()
     whats = [f"parallel_map(f, {len(items[0])} items, workers=1)",
              f"parallel_map(f, {len(items[1])} items, workers=3)",
-             f"parallel_map(f, {len(items[2])} items) with the default workers"]
+             f"parallel_map(f, {len(items[2])} items) with the default workers",
+             "parallel_map(f, 2 items, workers=2)"]
     seen = judge.observe(student, probe.mapped_cases, "parallel_map",
                          [("work", some, workers, None, salts)
                           for (workers, _), some in zip(cases, items, strict=True)], False,
@@ -348,13 +353,19 @@ def _workers_of(student, seen, whats: list[str], sizes: list[int], case: int) ->
 
 @check("q3", weight=0.5, timeout=40, after="test_parallel_map_values")
 def test_parallel_map_workers(student):
-    """parallel_map(f, items, workers) runs the items in exactly `workers` processes (1 and 3)"""
+    """parallel_map(f, items, workers) runs the items in exactly `workers` processes"""
     seen, whats, sizes = _once(student, "pool sizes", _pool_sizes)
     for case, workers in ((0, 1), (1, 3)):
         pids = _workers_of(student, seen, whats, sizes, case)
         assert len(pids) == workers, (
             f"{whats[case]}: its items ran in {len(pids)} worker process(es), not {workers}: "
             "`workers` is how many processes to use (pass it to the pool)")
+    # As many items as workers: each worker must get one, or the items run
+    # one after the other (a chunk of items goes to one process whole).
+    pids = _workers_of(student, seen, whats, sizes, 3)
+    assert len(pids) == 2, (
+        f"{whats[3]}: both items ran in one worker process, one after the other: with "
+        "chunks of more than len(items) / workers items, some workers get none")
 
 
 @check("q3", weight=0.5, timeout=40, after="test_parallel_map_values")

@@ -22,6 +22,9 @@ from autograder.judges.threads import NOT_DAEMON, run_probe
 from autograder.probes import threads as probe
 from autograder.testing import check
 
+# q6: how long the call of item 0 keeps its thread busy, at most, while the
+# free workers should process every other item (a few ms of work each).
+HOLD_SECONDS = 2.0
 
 # q1 ----------------------------------------------------------------------
 @check("q1", after="test_run_threads_runs_target")
@@ -196,24 +199,34 @@ def test_counter_basics(student):
 # q5 ----------------------------------------------------------------------
 @check("q5", after="test_heartbeat_runs")
 def test_heartbeat_interval(student):
-    """the heartbeat appends time.monotonic() about every interval, and keeps going"""
-    interval = 0.01
-    seen = run_probe(student, probe.heartbeat, interval, 0.09, what="start_heartbeat(0.01, beats)")
+    """the heartbeat appends time.monotonic() about every interval (0.01, 0.05 s), forever"""
+    # Two intervals, so that a heartbeat which sleeps a fixed time whatever
+    # `interval` says shows; each judged by the median gap (a loaded machine
+    # makes a few sleeps late, never early).
+    for interval, watch, enough in ((0.01, 0.09, None), (0.05, 0.6, 7)):
+        what = f"start_heartbeat({interval}, beats)"
+        seen = run_probe(student, probe.heartbeat, interval, watch, enough, what=what)
+        _judge_beats(seen, what, interval, watch, enough or 4)
+
+
+def _judge_beats(seen: dict, what: str, interval: float, watch: float, enough: int) -> None:
     beats = seen["beats"]
-    assert seen["daemon"] and seen["alive_at_end"], "the heartbeat thread stopped, or is no daemon"
+    assert seen["daemon"] and seen["alive_at_end"], (
+        f"{what}: the heartbeat thread stopped, or is no daemon")
     assert all(isinstance(b, float) for b in beats), (
         f"beats held {beats[:3]!r}…: append the float time.monotonic() returns")
     assert all(seen["started"] - 0.001 <= b <= seen["ended"] + 0.001 for b in beats), (
         "the beats are not time.monotonic() readings taken since start_heartbeat was called "
         "(time.time() and time.perf_counter() are other clocks)")
     assert beats == sorted(beats) and len(beats) >= 4, (
-        f"in 0.09 s the heartbeat appended {len(beats)} beats"
-        f"{'' if beats == sorted(beats) else ', out of order'}")
+        f"{what}: in {seen['ended'] - seen['started']:.2f} s the heartbeat appended "
+        f"{len(beats)} beats{'' if beats == sorted(beats) else ', out of order'}")
     gap = median(b - a for a, b in zip(beats, beats[1:], strict=False))
     assert 0.7 * interval <= gap <= 2 * interval + 0.01, (
-        f"with interval 0.01, the beats came {gap:.4f} s apart (median)")
+        f"{what}: the beats came {gap:.4f} s apart (median), not about every {interval} s: "
+        "sleep `interval` seconds between beats")
     assert beats[-1] >= seen["ended"] - (3 * interval + 0.05), (
-        "the heartbeat stopped beating; it should go on forever")
+        f"{what}: the heartbeat stopped beating; it should go on forever")
     assert seen["writer_is_returned"] in (True, None), (
         "the beats were appended by another thread than the one start_heartbeat returned")
 
@@ -268,14 +281,29 @@ def _judge_case(seen: dict, what: str, items: list, workers: int) -> None:
 
 @check("q6", after="test_process_queue_results")
 def test_process_queue_concurrent(student):
-    """process_queue really runs num_workers workers at once (they meet at a barrier)"""
+    """process_queue runs num_workers workers at once, each free one taking the next item"""
     cases = [{"items": list(range(6)), "workers": 3, "barrier": 3},
              {"items": list(range(8)), "workers": None, "barrier": 4}]
+    # Producer and consumers: while one worker is busy with item 0, the free
+    # ones take every other item from the queue. Items shared out in advance
+    # (items[i::3], or in slices) leave some waiting behind item 0.
+    held = {"items": list(range(9)), "workers": 3, "hold": [0, 8, HOLD_SECONDS]}
+    cases.append(held)
     seen = run_probe(student, probe.process_queue, cases, what="process_queue with a barrier")
     for case, report in zip(cases, seen, strict=True):
         n = len(case["items"])
         workers = case["workers"]
         what = (f"process_queue(range({n}), worker" + (f", {workers})" if workers else ")"))
+        if case is held:
+            _judge_case(report, what, case["items"], workers)
+            hold = report["held"]
+            assert hold is not None and hold["released"], (
+                f"{what}: while one worker thread was busy with item 0, the 2 free ones "
+                f"processed only {hold['ended'] if hold else 'some'} of the other 8 items in "
+                f"{HOLD_SECONDS:g} s: the rest waited for the busy thread. Let each worker take "
+                "the next item from one shared queue whenever it is free, rather than a share "
+                "of the items fixed in advance.")
+            continue
         _judge_case(report, what, case["items"], case["barrier"])
         assert report["barrier_missed"] == 0, (
             f"{what}: each call of the worker waited at a barrier that only "
