@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
-from autograder import api, render, sandbox
+from autograder import api, classroom, render, sandbox
 from autograder.child import Limits
 from autograder.engine import Settings
 from autograder.model import INCOMPLETE, SubmissionResult
@@ -17,6 +26,7 @@ from autograder.model import INCOMPLETE, SubmissionResult
 # Exit status of `advpy grade` when a submission is incomplete (a grader error):
 # its score lacks what could not be judged, and it must be regraded.
 EXIT_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130  # as a shell reports a program that Ctrl-C stopped
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -45,8 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("-o", "--output", type=Path, help="write the results here")
     grade.add_argument("--gradescope", type=Path, metavar="FILE",
                        help="also write Gradescope's results.json (one submission)")
-    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
-    grade.add_argument("--demo", action="store_true", help="grade the bundled sample class")
+    grade.add_argument("--jobs", type=int, default=None,
+                       help="submissions graded at once (default: 1)")
+    grade.add_argument("--out", type=Path, metavar="DIR",
+                       help="grade a class into DIR: results/ (one file a submission, kept as "
+                            "each finishes: an interrupted run resumes), grades.csv, "
+                            "canvas.csv, feedback/ and report.html")
+    grade.add_argument("--regrade", action="store_true",
+                       help="with --out: grade again the submissions already finished in DIR")
+    grade.add_argument("--demo", action="store_true",
+                       help="grade the bundled sample class (into a temporary --out)")
     grade.add_argument("--details", action="store_true",
                        help="table format: every test of every submission")
     _add_limits(grade)
@@ -104,9 +122,27 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return 2
     if not _protected(args, err):
         return 2
-    results = api.grade(paths, assignment=args.assignment, jobs=args.jobs,
-                        settings=_settings(args), progress=_progress(err))
-    single = len(args.paths) == 1 and len(results) == 1 and not args.demo
+    if args.regrade and args.out is None:
+        err.print("advpy grade: --regrade works with --out DIR (the results to grade again)")
+        return 2
+    out = args.out
+    if out is None and args.demo:
+        out = Path(tempfile.mkdtemp(prefix="advpy-demo-"))  # kept: the report is in it
+    run = None
+    if out is not None:
+        try:
+            run = _grade_class(args, paths, out, err)
+        except KeyboardInterrupt:
+            err.print(f"Interrupted. Every finished submission is kept in {out / 'results'}; "
+                      "run the same command again to grade the rest.", style="bold yellow",
+                      soft_wrap=True)
+            return EXIT_INTERRUPTED
+        results = run.results
+    else:
+        kwargs = {} if args.jobs is None else {"jobs": args.jobs}
+        results = api.grade(paths, assignment=args.assignment, settings=_settings(args),
+                            progress=_progress(err), **kwargs)
+    single = len(args.paths) == 1 and len(results) == 1 and not args.demo and run is None
     if args.format == "json":
         text = render.to_json(results, single)
     elif args.format == "csv":
@@ -115,17 +151,27 @@ def cmd_grade(args: argparse.Namespace) -> int:
         text = None
     if args.gradescope:
         args.gradescope.write_text(json.dumps(render.to_gradescope(results[0]), indent=2))
+    # Where the summary goes: stdout, unless it holds JSON or CSV or goes to -o.
+    summary = err
     if text is not None:
         if args.output:
             args.output.write_text(text + "\n")
         else:
             sys.stdout.write(text + "\n")
     else:
-        out = Console(file=args.output.open("w")) if args.output else Console()
-        render.class_table(results, out)
+        console = Console(file=args.output.open("w")) if args.output else Console()
+        summary = err if args.output else console
+        render.class_table(results, console)
         if args.details or single:
             for result in results:
-                render.submission_table(result, out, show_hidden=True)
+                render.submission_table(result, console, show_hidden=True)
+    if run is not None:
+        render.skipped_list(run.skipped, summary)
+        summary.print(f"{len(run.graded)} graded now, {len(run.reused)} kept from an earlier "
+                      f"run (--regrade grades them again). Written in {run.out}: "
+                      + ", ".join(path.name for path in run.grades)
+                      + ", canvas.csv, feedback/, results/", soft_wrap=True)
+        summary.print(f"Report: {run.report}", style="bold", soft_wrap=True)
     incomplete = [result for result in results if not result.complete]
     for result in incomplete:
         err.print(f"GRADER ERROR while grading {result.submission}: "
@@ -136,6 +182,58 @@ def cmd_grade(args: argparse.Namespace) -> int:
                   "submissions again.", style="bold magenta")
         return EXIT_INCOMPLETE
     return 0
+
+
+class _Interrupt:
+    """Ctrl-C while a class is graded: stop at once. A result reported after
+    it is not saved (raising from the progress callback drops it): the
+    interrupt may have cut its grading short."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+
+def _grade_class(args: argparse.Namespace, paths: list[Path], out: Path,
+                 err: Console) -> classroom.ClassRun:
+    """``grade_class`` under a progress bar (ETA, live counts) on stderr."""
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(bar_width=15),
+               MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+               TextColumn("{task.fields[counts]}")]
+    counts = {"failed": 0, "incomplete": 0, "kept": 0}
+    interrupt = _Interrupt()
+
+    def label() -> str:
+        kept = f" · {counts['kept']} kept" if counts["kept"] else ""
+        return (f"[red]{counts['failed']} failing[/] · "
+                f"[magenta]{counts['incomplete']} incomplete[/]{kept}")
+
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("grading", total=None, counts="")
+
+        def started(todo: int, reused: int) -> None:
+            counts["kept"] = reused
+            bar.update(task, total=todo, counts=label())
+
+        def finished(result: SubmissionResult) -> None:
+            if interrupt.seen:
+                raise KeyboardInterrupt
+            counts["failed"] += any(t.status == "failed" for q in result.questions
+                                    for t in q.tests)
+            counts["incomplete"] += not result.complete
+            bar.update(task, advance=1, counts=label())
+
+        previous = signal.signal(signal.SIGINT, interrupt)
+        try:
+            kwargs = {} if args.jobs is None else {"jobs": args.jobs}
+            return classroom.grade_class(paths, assignment=args.assignment, out=out,
+                                         regrade=args.regrade, settings=_settings(args),
+                                         progress=finished, on_start=started, **kwargs)
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from autograder.model import ERROR_TEST_NOTE, INCOMPLETE, SubmissionResult
+from autograder.submissions import CANVAS, Skipped
 
 
 def _fmt(value: float) -> str:
@@ -30,9 +31,7 @@ def class_table(results: list[SubmissionResult], console: Console) -> None:
     for result in results:
         groups.setdefault(result.assignment or "unknown assignment", []).append(result)
     for assignment, group in groups.items():
-        ids: list[str] = []
-        for result in group:
-            ids.extend(q.id for q in result.questions if q.id not in ids)
+        ids = _question_ids(group)
         boxes = sorted({r.sandbox for r in group if r.sandbox != "not run"}) or ["not run"]
         table = Table(title=f"{assignment}: {len(group)} submission(s), "
                             f"sandbox: {', '.join(boxes)}")
@@ -53,7 +52,9 @@ def class_table(results: list[SubmissionResult], console: Console) -> None:
                          else "red" if q.score == 0 else "yellow")
                 cells.append(Text(_fmt(q.score), style=style))
             name = result.student or Path(result.submission).name
-            flag = " !" if result.errors else ""
+            if result.name and result.name != name:
+                name = f"{result.name} ({name})"
+            flag = (" late" if result.late else "") + (" !" if result.errors else "")
             score = f"{_fmt(result.score)}/{_fmt(result.max_score)}"
             if result.complete:
                 table.add_row(name + flag, *cells, score)
@@ -93,6 +94,103 @@ def submission_table(result: SubmissionResult, console: Console, *, show_hidden:
     for error in result.errors:
         style = "magenta" if error in result.grader_errors else "yellow"
         console.print(Text(f"! {error}", style=style), overflow="fold")
+
+
+def _question_ids(results: list[SubmissionResult]) -> list[str]:
+    ids: list[str] = []
+    for result in results:
+        ids.extend(q.id for q in result.questions if q.id not in ids)
+    return ids
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def grades_csv(results: list[SubmissionResult], keys: list[str],
+               files: list[str] | None = None) -> str:
+    """The instructor's grades of one assignment: one row a student (``keys``
+    name the student's files in results/ and feedback/), a column a question;
+    ``files`` say where each graded file is (default: the result's submission)."""
+    files = files or [result.submission for result in results]
+    ids = _question_ids(results)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "name", "lms_id", "late", *ids, "total", "max", "complete",
+                     "submission"])
+    for key, result, file in zip(keys, results, files, strict=True):
+        by_id = {q.id: q for q in result.questions}
+        writer.writerow([key, result.name or "", result.lms_id or "", _flag(result.late),
+                         *(_fmt(by_id[q].score) if q in by_id else "" for q in ids),
+                         _fmt(result.score), _fmt(result.max_score), _flag(result.complete),
+                         file])
+    return buffer.getvalue()
+
+
+# Canvas's gradebook import (Grades > Import): the columns of its own export,
+# then one column an assignment, named for it (a name Canvas does not know
+# makes a new assignment); the row "Points Possible" gives each one's points.
+CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+CANVAS_POINTS = "    Points Possible"  # as Canvas writes it in its export
+
+
+def canvas_ids(result: SubmissionResult) -> tuple[str, str, str]:
+    """(ID, SIS User ID, SIS Login ID) for Canvas: the Canvas user id where the
+    submission's file is named by Canvas's download; otherwise the LMS id is
+    the school's (Gradescope's SID, or an e-mail, the usual login). A guess
+    here would match another student, so an id goes only where it belongs."""
+    lms_id = result.lms_id or ""
+    named = CANVAS.match(Path(result.submission).name)
+    if lms_id and named and named["uid"] == lms_id:
+        return lms_id, "", ""
+    if "@" in lms_id:
+        return "", "", lms_id
+    return "", lms_id, ""
+
+
+def canvas_csv(results: list[SubmissionResult]) -> str:
+    """Canvas's gradebook CSV: a row a student, a column an assignment, each
+    student with the ids Canvas matches on (``canvas_ids``). An incomplete
+    score is left empty: it must not be posted before the regrade."""
+    slugs: list[str] = []
+    points: dict[str, float] = {}
+    rows: dict[str, dict] = {}
+    for result in results:
+        slug = result.assignment or "unknown"
+        if slug not in slugs:
+            slugs.append(slug)
+        points[slug] = max(points.get(slug, 0.0), result.max_score)
+        who = result.lms_id or result.student or result.submission
+        copy = 1
+        while slug in rows.get(f"{who}#{copy}", {}).get("scores", {}):
+            copy += 1  # a second submission of one student: its own row, never merged
+        name = result.name or result.student or Path(result.submission).name
+        row = rows.setdefault(f"{who}#{copy}", {"name": name, "ids": canvas_ids(result),
+                                                "scores": {}})
+        row["scores"][slug] = _fmt(result.score) if result.complete else ""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*CANVAS_COLUMNS, *slugs])
+    writer.writerow([CANVAS_POINTS, "", "", "", "", *(_fmt(points[s]) for s in slugs)])
+    for row in rows.values():
+        writer.writerow([row["name"], *row["ids"], "", *(row["scores"].get(s, "") for s in slugs)])
+    return buffer.getvalue()
+
+
+def why_skipped(item: Skipped) -> str:
+    """The reason a file was not graded, without the path it begins with."""
+    head, sep, rest = item.reason.partition(": ")
+    return rest if sep and Path(head).name == Path(item.path).name else item.reason
+
+
+def skipped_list(skipped: list[Skipped], console: Console) -> None:
+    """Every file of the class that was not graded, and why (none is dropped silently)."""
+    if not skipped:
+        return
+    console.print(f"{len(skipped)} file(s) not graded:", style="yellow")
+    for item in skipped:
+        console.print(Text(f"  - {item.path}: {why_skipped(item)}", style="yellow"),
+                      soft_wrap=True)
 
 
 def to_csv(results: list[SubmissionResult]) -> str:
