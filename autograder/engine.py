@@ -16,6 +16,7 @@ from autograder import assignments, sandbox
 from autograder.child import Limits, StudentProcess
 from autograder.model import (
     GRADER_ERROR,
+    UNTESTED,
     QuestionResult,
     SubmissionResult,
     TestResult,
@@ -346,6 +347,6 @@ def _untested(assignment: assignments.Assignment, reason: str,
               status: str) -> list[QuestionResult]:
     """Every question as one test with ``status``, scoring 0."""
     return [QuestionResult(q.id, q.name, 0.0, q.points,
-                           [TestResult("the submission could be graded", status, 0.0,
+                           [TestResult(UNTESTED, status, 0.0,
                                        q.points, False, bound(reason))])
             for q in assignment.questions]

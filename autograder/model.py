@@ -10,6 +10,9 @@ FEEDBACK_LIMIT = 1200
 GRADER_ERROR = "grader error"  # how each of our own failures begins in ``errors``
 # What an incomplete submission says, wherever its results are shown.
 INCOMPLETE = "grading failed on our side, this submission will be regraded"
+# The one stand-in test of each question when a submission's tests could not
+# run at all (the engine writes it; the class report recognises it).
+UNTESTED = "the submission could be graded"
 # What a test with a grader error says to its student, wherever it is shown.
 ERROR_TEST_NOTE = ("Grading failed on our side, not because of your code: this test scores 0 "
                    "for now, and the submission will be regraded.")

@@ -19,12 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autograder.model import ERROR_TEST_NOTE, GRADER_ERROR, SubmissionResult, bound
+from autograder.model import ERROR_TEST_NOTE, GRADER_ERROR, UNTESTED, SubmissionResult, bound
 from autograder.render import why_skipped
 
 STATUS = {"passed": "passed", "failed": "failed", "error": "not judged (grader error)"}
-# The engine's stand-in test of each question when a submission's tests could not run.
-UNTESTED = "the submission could be graded"
 MOST_COMMON_FAILURES = 10
 SLOWEST = 10
 EXAMPLE_LIMIT = 400  # characters of an example failure message in the report
