@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import multiprocessing
+import multiprocessing.connection
+import os
+import signal
 import tempfile
-import traceback
+import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import assignments
-from autograder.engine import Settings, grade_one, grader_failure
+from autograder.engine import CpuShare, Job, Settings, describe, grade_stream, grader_failure
 from autograder.model import SubmissionResult
+from autograder.probes import machine
 from autograder.submissions import Submission, discover
 
 HERE = Path(__file__).resolve().parent
 DEMO = HERE / "demo"
+# Grading processes that die before they take any submission, this many
+# times in a row: the rest of the class is graded in this process instead.
+MAX_FRUITLESS_STARTS = 3
 
 
 def demo_paths() -> list[Path]:
@@ -23,15 +30,22 @@ def demo_paths() -> list[Path]:
     return [DEMO / slug for slug in assignments.available() if (DEMO / slug).is_dir()]
 
 
-def grade(paths: Iterable[Path | str], *, assignment: str | None = None, jobs: int | None = 1,
-          settings: Settings | None = None,
+def default_jobs() -> int:
+    """How many submissions are graded at once by default: the CPUs this
+    process may really use (its affinity, and its cgroup's CPU quota)."""
+    return max(1, int(machine.cpus()["usable"]))
+
+
+def grade(paths: Iterable[Path | str], *, assignment: str | None = None,
+          jobs: int | None = None, settings: Settings | None = None,
           progress: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
     """Grade every submission under ``paths``; one result each, in order.
 
-    ``jobs`` > 1 grades several submissions at once, in separate grader
-    processes (pytest runs one session at a time per process). Timing-based
-    tests stay fair because they calibrate in the same run, but they are
-    most exact with ``jobs=1``.
+    ``jobs`` submissions are graded at once, each job in a grading process
+    of its own (None: ``default_jobs()``, the CPUs really available;
+    ``multiprocessing`` starts them, so a script that calls this guards its
+    top level with ``if __name__ == "__main__":``). Tests marked ``timing``
+    run while the other jobs wait, so the scores are those of ``jobs=1``.
 
     A failure of the grader itself on one submission (an exception of ours, a
     grading process that died) does not stop the class: that submission's
@@ -42,57 +56,223 @@ def grade(paths: Iterable[Path | str], *, assignment: str | None = None, jobs: i
         return grade_submissions(subs, jobs=jobs, settings=settings, progress=progress)
 
 
-def grade_submissions(subs: list[Submission], *, jobs: int | None = 1,
+def grade_submissions(subs: list[Submission], *, jobs: int | None = None,
                       settings: Settings | None = None,
                       progress: Callable[[SubmissionResult], None] | None = None
                       ) -> list[SubmissionResult]:
     """Grade discovered submissions (their files must exist until it returns);
     one result each, in the order of ``subs``. ``progress`` is called with each
-    result as soon as it is finished (so in the order they finish)."""
+    result as soon as it is finished (so in the order they finish); if it
+    raises, grading stops and the exception propagates. ``jobs`` as for ``grade``."""
     settings = settings or Settings()
-    # None: one at a time, until timing tests can be kept from sharing CPUs.
-    if jobs is None or jobs <= 1 or len(subs) <= 1:
-        results = []
-        for sub in subs:
-            results.append(_guarded(sub, settings))
-            if progress:
-                progress(results[-1])
-        return results
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = {pool.submit(grade_one, sub, settings): index for index, sub in enumerate(subs)}
-        done: dict[int, SubmissionResult] = {}
-        for future in concurrent.futures.as_completed(futures):
-            index = futures[future]
-            done[index] = _result_or_error(future, subs[index])
-            if progress:
-                progress(done[index])
-        return [done[index] for index in range(len(subs))]
+    jobs = default_jobs() if jobs is None else jobs
+    jobs = max(1, min(jobs, len(subs)))
+    board = _Board(subs, progress)
+    if jobs > 1:
+        _in_parallel(board, jobs, settings)
+    # One job, or what grading processes could not do (they did not start:
+    # a script that imports the grader without `if __name__ == "__main__":`).
+    feed = _Here(board)
+    while board.todo:
+        try:
+            grade_stream(feed, settings)
+        except Exception as exc:  # noqa: BLE001 - one grader failure must not stop the class
+            if feed.taken is None:
+                raise
+            board.finish(feed.taken, grader_failure(subs[feed.taken], describe(exc)))
+            feed.taken = None
+    return [board.results[index] for index in range(len(subs))]
 
 
-def _guarded(sub: Submission, settings: Settings) -> SubmissionResult:
+@dataclass
+class _Board:
+    """Which submissions are still to grade, and the results so far."""
+
+    subs: list[Submission]
+    progress: Callable[[SubmissionResult], None] | None
+    todo: list[int] = field(default_factory=list)
+    results: dict[int, SubmissionResult] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.todo = list(range(len(self.subs)))
+
+    def next(self, assignment: str | None) -> int | None:
+        """The next submission to grade: one of ``assignment`` if any is left
+        (its pytest session goes on), else the first left."""
+        if not self.todo:
+            return None
+        same = [i for i in self.todo if self.subs[i].assignment == assignment and assignment]
+        index = same[0] if same else self.todo[0]
+        self.todo.remove(index)
+        return index
+
+    def finish(self, index: int, result: SubmissionResult) -> None:
+        self.results[index] = result
+        if self.progress:
+            self.progress(result)
+
+
+@dataclass
+class _Here:
+    """The feed of a job that runs in this process."""
+
+    board: _Board
+    taken: int | None = None
+
+    def take(self, assignment: str | None) -> Submission | None:
+        self.taken = self.board.next(assignment)
+        return None if self.taken is None else self.board.subs[self.taken]
+
+    def give(self, result: SubmissionResult) -> None:
+        index, self.taken = self.taken, None
+        self.board.finish(index, result)
+
+
+class _Pipe:
+    """The feed of a job in a grading process: asks this process for work."""
+
+    def __init__(self, connection: multiprocessing.connection.Connection) -> None:
+        self.connection = connection
+
+    def take(self, assignment: str | None) -> Submission | None:
+        self.connection.send(("ready", assignment))
+        return self.connection.recv()
+
+    def give(self, result: SubmissionResult) -> None:
+        self.connection.send(("done", result))
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _grading_process(connection: multiprocessing.connection.Connection, settings: Settings,
+                     slot: int, owner: int, folder: str, inherited: list[int]) -> None:
+    """One job of a parallel run, in a process of its own: grade what the
+    run hands out until it says stop. ``inherited``: descriptors of the run's
+    that a fork brought along, to close."""
+    for fd in inherited:
+        os.close(fd)
+    # The run decides when to stop (Ctrl-C reaches it too); SIGTERM from it
+    # ends grading here with every sandbox cleaned up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop)
+    share = CpuShare(Path(folder))
+    job = Job(slot=slot, owner=owner, share=share)
+    feed = _Pipe(connection)
     try:
-        return grade_one(sub, settings)
-    except Exception as exc:  # noqa: BLE001 - one grader failure must not stop the class
-        return grader_failure(sub, _describe(exc))
+        while True:
+            try:
+                grade_stream(feed, settings, job)
+                return
+            except Exception as exc:  # noqa: BLE001 - reported as the submission's grader error
+                connection.send(("failed", describe(exc)))
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        pass
+    finally:
+        share.close()
 
 
-def _result_or_error(future: concurrent.futures.Future, sub: Submission) -> SubmissionResult:
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - one grader failure must not stop the class
-        return grader_failure(sub, _describe(exc))
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    connection: multiprocessing.connection.Connection
+    taken: int | None = None
+    graded: int = 0
 
 
-def _describe(exc: BaseException) -> str:
-    """The exception, and where in the grader it was raised (for whoever fixes
-    it; not known for one raised in a pool's process)."""
-    ours = [(Path(f.filename).resolve(), f.lineno)
-            for f in traceback.extract_tb(exc.__traceback__)]
-    ours = [(path, line) for path, line in ours
-            if HERE in path.parents and path != Path(__file__).resolve()]
-    where = f" (at {ours[-1][0].name}:{ours[-1][1]})" if ours else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+def _in_parallel(board: _Board, jobs: int, settings: Settings) -> None:
+    """Grade ``board``'s submissions in ``jobs`` grading processes."""
+    # A fork starts at once, with pytest and the grader already imported; but
+    # a fork of a process that runs other threads (a progress bar's) may
+    # inherit a lock that one of them held: then a fresh interpreter.
+    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    context = multiprocessing.get_context("fork" if forkable else "spawn")
+    with tempfile.TemporaryDirectory(prefix="advpy-jobs-") as folder:
+        workers: dict[int, _Worker] = {}
+        fruitless = 0
+
+        def start(slot: int) -> None:
+            ours, theirs = context.Pipe()
+            # A fork inherits this process's ends of the pipes: it closes them,
+            # so that each job sees its pipe end when this process does.
+            ends = [w.connection.fileno() for w in workers.values()] + [ours.fileno()]
+            process = context.Process(target=_grading_process, name=f"advpy-job-{slot}",
+                                      args=(theirs, settings, slot, os.getpid(), folder,
+                                            ends if forkable else []))
+            process.start()
+            theirs.close()
+            workers[slot] = _Worker(process, ours)
+
+        try:
+            for slot in range(jobs):
+                start(slot)
+            while workers:
+                waits = {w.connection: slot for slot, w in workers.items()}
+                waits.update({w.process.sentinel: slot for slot, w in workers.items()})
+                for ready in multiprocessing.connection.wait(list(waits)):
+                    slot = waits[ready]
+                    worker = workers.get(slot)
+                    if worker is None:
+                        continue
+                    if not _serve(board, worker):
+                        continue
+                    # The process ended: what it held is a grader error, and
+                    # another takes its place while work is left.
+                    del workers[slot]
+                    _end([worker])
+                    if worker.taken is not None:
+                        reason = ("the grading process ended unexpectedly (exit code "
+                                  f"{worker.process.exitcode})")
+                        board.finish(worker.taken, grader_failure(board.subs[worker.taken],
+                                                                  reason))
+                    fruitless = 0 if worker.graded or worker.taken is not None else fruitless + 1
+                    if board.todo and fruitless < MAX_FRUITLESS_STARTS:
+                        start(slot)
+        finally:
+            _end(workers.values())
+
+
+def _serve(board: _Board, worker: _Worker) -> bool:
+    """Answer what ``worker`` sent; True once its process has ended."""
+    while True:
+        try:
+            if not worker.connection.poll():
+                return not worker.process.is_alive() and not worker.connection.poll()
+            message = worker.connection.recv()
+        except (EOFError, OSError):
+            return True
+        kind = message[0]
+        if kind == "ready":
+            index = board.next(message[1])
+            try:
+                worker.connection.send(None if index is None else board.subs[index])
+            except OSError:  # it ended meanwhile: the submission goes to another
+                if index is not None:
+                    board.todo.insert(0, index)
+                return True
+            worker.taken = index
+        elif kind == "done" and worker.taken is not None:
+            index, worker.taken = worker.taken, None
+            worker.graded += 1
+            board.finish(index, message[1])
+        elif kind == "failed" and worker.taken is not None:
+            index, worker.taken = worker.taken, None
+            board.finish(index, grader_failure(board.subs[index], message[1]))
+
+
+def _end(workers: Iterable[_Worker]) -> None:
+    """Stop the grading processes still running, letting each clean up its sandboxes."""
+    workers = list(workers)
+    for worker in workers:
+        if worker.process.is_alive():
+            worker.process.terminate()
+    for worker in workers:
+        worker.process.join(10)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.connection.close()
 
 
 def check(path: Path | str, *, assignment: str | None = None,

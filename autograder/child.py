@@ -173,9 +173,7 @@ class StudentProcess:
                 os.close(fd)
             except OSError:
                 pass
-        _kill_session(proc.pid)
-        if self.launch.uid is not None:
-            _kill_uid(self.launch.uid)
+        _kill_session_and_uid(proc.pid, self.launch.uid)
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -218,13 +216,11 @@ def _kill_all(find) -> None:
         time.sleep(0.001 * 2**attempt)
 
 
-def _kill_uid(uid: int) -> None:
-    """SIGKILL every process of the sandbox's own uid: what escaped the session dies too."""
-    _kill_all(lambda: _processes(lambda f: int(f[b"Uid"].split()[0]) == uid))
-
-
-def _kill_session(sid: int) -> None:
-    """SIGKILL every process whose session is ``sid``, the workers' own groups included."""
+def _kill_session_and_uid(sid: int, uid: int | None) -> None:
+    """SIGKILL every process whose session is ``sid`` (the workers' own groups
+    included) and every process of the sandbox's own ``uid`` (what escaped the
+    session dies too), in one pass over /proc."""
     # NSsid lists the session id in each PID namespace, ours (the outermost
     # that /proc shows) first.
-    _kill_all(lambda: _processes(lambda f: int(f[b"NSsid"].split()[0]) == sid))
+    _kill_all(lambda: _processes(lambda f: int(f[b"NSsid"].split()[0]) == sid
+                                 or (uid is not None and int(f[b"Uid"].split()[0]) == uid)))

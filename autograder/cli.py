@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--gradescope", type=Path, metavar="FILE",
                        help="also write Gradescope's results.json (one submission)")
     grade.add_argument("--jobs", type=int, default=None,
-                       help="submissions graded at once (default: 1)")
+                       help="submissions graded at once (default: the CPUs available)")
     grade.add_argument("--out", type=Path, metavar="DIR",
                        help="grade a class into DIR: results/ (one file a submission, kept as "
                             "each finishes: an interrupted run resumes), grades.csv, "

@@ -1,14 +1,31 @@
 """The judge: run an assignment's tests (pytest, in this trusted process)
-against one submission (in its own student process) and build the results.
+against submissions (each in its own student process) and build the results.
+
+One pytest session grades many submissions of one assignment: pytest
+starts and collects the tests once, then runs every test again for each
+submission (``GradingPlugin.pytest_runtestloop``), each with its own
+sandbox, student process and outcomes (``Grading``). A submission's result
+depends on nothing an earlier one did: the ``student`` fixture is per test,
+the student process is per submission, and every test module's state that
+lasts keys on that process.
+
+Several jobs (processes, ``api.grade_submissions``) may grade at once. They
+share the CPUs through ``CpuShare``: a test marked ``timing`` (speedup,
+concurrency, latency) runs only while every other job waits.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -27,6 +44,7 @@ from autograder.probes import common
 from autograder.submissions import Submission, SubmissionError, prepare
 from autograder.testing import Student, StudentFailure, split_points
 
+HERE = Path(__file__).resolve().parent
 # After this many time-outs in one question, its other tests are not run: a
 # hang costs its question, not minutes of everyone's grading.
 TIMEOUTS_PER_QUESTION = 2
@@ -47,6 +65,113 @@ class Settings:
     guard: bool = True
 
 
+# -- sharing the CPUs between jobs -------------------------------------------
+class CpuShare:
+    """The CPUs of one grading run, shared by its jobs (one process each): a
+    readers-writer lock on two files of the run's scratch folder
+    (``fcntl.flock``: it spans processes, and the kernel drops the locks of a
+    job that dies).
+
+    A job holds the lock shared whenever it works (starting sandboxes,
+    pytest, ordinary tests) and lets go of it only when it waits for work
+    or, between two tests, when a timing test waits. A timing test takes the
+    turnstile, then the lock exclusively: once it holds the turnstile no job
+    gets the lock again, so the jobs at work finish their current test and
+    stop, and the timing test runs with the CPUs to itself."""
+
+    def __init__(self, folder: Path) -> None:
+        self._lock = os.open(folder / "cpus.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        self._turnstile = os.open(folder / "cpus.turnstile", os.O_RDWR | os.O_CREAT, 0o600)
+        self._held = False
+
+    def work(self) -> None:
+        """Hold the lock shared (after any timing test that is waiting)."""
+        if self._held:
+            return
+        fcntl.flock(self._turnstile, fcntl.LOCK_SH)
+        fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        fcntl.flock(self._lock, fcntl.LOCK_SH)
+        self._held = True
+
+    def rest(self) -> None:
+        """Let go of the lock (waiting for work uses no CPU)."""
+        if self._held:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._held = False
+
+    def between(self) -> None:
+        """Between two tests: if a timing test waits, let it run first."""
+        try:
+            fcntl.flock(self._turnstile, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.rest()
+        else:
+            fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        self.work()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        """The CPUs to ourselves: every other job waits until we are done."""
+        self.rest()
+        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+        finally:
+            fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        self.work()
+
+    def close(self) -> None:
+        for fd in (self._lock, self._turnstile):
+            os.close(fd)
+
+
+@dataclass
+class Job:
+    """Where grading runs: one job of a run (``slot``, of the run started by
+    process ``owner``), which gives its sandboxes a uid of their own, and the
+    run's ``CpuShare`` (None when this job grades alone)."""
+
+    slot: int = 0
+    owner: int | None = None
+    share: CpuShare | None = None
+
+    @contextmanager
+    def test(self, timing: bool) -> Iterator[None]:
+        """Run one test: alone if it is ``timing``, beside the other jobs' otherwise."""
+        if self.share is None:
+            yield
+        elif timing:
+            with self.share.alone():
+                yield
+        else:
+            self.share.between()
+            yield
+
+    def work(self) -> None:
+        if self.share is not None:
+            self.share.work()
+
+    def rest(self) -> None:
+        if self.share is not None:
+            self.share.rest()
+
+
+class Feed(Protocol):
+    """Where a job gets submissions and leaves their results, one at a time:
+    ``give`` finishes the submission ``take`` handed out last."""
+
+    def take(self, assignment: str | None) -> Submission | None:
+        """The next submission (preferably of ``assignment``), None when there is none."""
+
+    def give(self, result: SubmissionResult) -> None:
+        """The result of the submission taken last."""
+
+
+# -- one submission's run of the tests ----------------------------------------
 @dataclass
 class _Outcome:
     status: str
@@ -76,17 +201,17 @@ def _spec(item: pytest.Item) -> dict | None:
     return dict(marker.kwargs) if marker else None
 
 
-class GradingPlugin:
-    """A pytest plugin, one per submission: gives tests the ``student``
-    fixture, runs prerequisites, and records each test's outcome."""
+class Grading:
+    """One submission's run of the tests: its student process, what it
+    defines, and each test's outcome."""
 
     def __init__(self, sub: Submission, assignment: assignments.Assignment,
-                 process: StudentProcess | None, settings: Settings) -> None:
+                 process: StudentProcess, settings: Settings, items: list[pytest.Item]) -> None:
         self.sub = sub
         self.assignment = assignment
         self.process = process
         self.settings = settings
-        self.items: list[pytest.Item] = []
+        self.items = items
         self.outcomes: dict[str, _Outcome] = {}
         self.load_report: dict | None = None
         self.load_problem: str | None = None
@@ -94,21 +219,9 @@ class GradingPlugin:
         self.timeouts: dict[str, int] = {}
         self.students: dict[str, Student] = {}  # each test's view, for its notes
 
-    # -- collection -------------------------------------------------------
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.addinivalue_line("markers", "check: a graded test (see autograder.testing.check)")
-
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        kept = [item for item in items if _spec(item)]
-        if self.settings.public_only:
-            kept = [item for item in kept if not _spec(item)["hidden"]]
-        items[:] = kept
-        self.items = list(kept)
-
-    # -- the fixture ------------------------------------------------------
-    @pytest.fixture
-    def student(self, request: pytest.FixtureRequest) -> Student:
-        spec = _spec(request.node)
+    def student(self, node: pytest.Item) -> Student:
+        """The ``student`` fixture of one test."""
+        spec = _spec(node)
         question = self.assignment.question(spec["question"])
         problem = self._load_problem()
         if problem:
@@ -128,7 +241,7 @@ class GradingPlugin:
                 f"Not run: {self.sub.display} used up its {self.settings.limits.submission_cpu:g} "
                 "s of CPU time in the tests before this one.")
         student = Student(self.process, self.sub.display, spec["timeout"])
-        self.students[request.node.nodeid] = student
+        self.students[node.nodeid] = student
         return student
 
     def _load_problem(self) -> str | None:
@@ -150,8 +263,9 @@ class GradingPlugin:
                         "nothing in the file can be graded until it loads.")
         return self.load_problem
 
-    # -- running ----------------------------------------------------------
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+    def setup(self, item: pytest.Item) -> None:
+        """Before a test: skip it when its question timed out too often or a
+        test it needs did not pass."""
         spec = _spec(item)
         if self.timeouts.get(spec["question"], 0) >= TIMEOUTS_PER_QUESTION:
             raise StudentFailure(
@@ -167,8 +281,8 @@ class GradingPlugin:
                     f"Not run: this test needs “{_title(by_name[needed])}” to pass first."
                     if needed in by_name else f"Not run: prerequisite {needed} is missing.")
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> None:
+    def record(self, item: pytest.Item, call: pytest.CallInfo) -> None:
+        """A test's setup, call or teardown is over: keep its outcome."""
         if item.nodeid in self.outcomes and self.outcomes[item.nodeid].status != "passed":
             return  # the first failure (setup or call) is the one that explains
         excinfo = call.excinfo
@@ -190,7 +304,6 @@ class GradingPlugin:
             self.outcomes[item.nodeid] = _Outcome(
                 "error", f"the grader failed ({call.when}): {type(error).__name__}: {error}")
 
-    # -- results ----------------------------------------------------------
     def results(self) -> list[QuestionResult]:
         by_question: dict[str, list[pytest.Item]] = {}
         for item in self.items:
@@ -225,13 +338,147 @@ class GradingPlugin:
                 if (outcome := self._outcome(item)).status == "error" and outcome.cause is None]
 
 
+# -- one pytest session, many submissions ---------------------------------------
+class GradingPlugin:
+    """A pytest plugin for one session: the tests of one assignment, collected
+    once, run for one submission after another from ``feed`` (as long as it
+    hands out submissions of this assignment)."""
+
+    def __init__(self, assignment: assignments.Assignment, settings: Settings, job: Job,
+                 feed: Feed, first: Submission) -> None:
+        self.assignment = assignment
+        self.settings = settings
+        self.job = job
+        self.feed = feed
+        self.first: Submission | None = first  # not graded yet: the session never ran
+        self.leftover: Submission | None = None  # taken, of another assignment
+        self.items: list[pytest.Item] = []
+        self.current: Grading | None = None
+        self.escaped: BaseException | None = None  # what stopped the loop over submissions
+        self.interrupted = False  # Ctrl-C while pytest ran (collecting, say)
+
+    # -- collection -------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "check: a graded test (see autograder.testing.check)")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        kept = [item for item in items if _spec(item)]
+        if self.settings.public_only:
+            kept = [item for item in kept if not _spec(item)["hidden"]]
+        items[:] = kept
+        self.items = list(kept)
+
+    # -- one submission's tests ---------------------------------------------
+    @pytest.fixture
+    def student(self, request: pytest.FixtureRequest) -> Student:
+        return self.current.student(request.node)
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.current.setup(item)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo) -> pytest.TestReport | None:
+        self.current.record(item, call)
+        if call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
+            return None  # pytest's own report says why
+        # Our own report, so that pytest does not format a traceback (its
+        # source, its locals) for every failed test: the outcome is kept above.
+        failed = call.excinfo is not None
+        return pytest.TestReport(
+            item.nodeid, item.location, {}, "failed" if failed else "passed",
+            str(call.excinfo.value) if failed else None, call.when, duration=call.duration,
+            start=call.start, stop=call.stop, user_properties=[])
+
+    # -- the loop over submissions ----------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        if session.testsfailed:
+            raise session.Interrupted(f"{session.testsfailed} errors during collection")
+        if not self.items:
+            return True  # pytest says so (no tests collected): a grader error
+        try:
+            self._loop(session)
+        except BaseException as exc:
+            # pytest would keep it (an internal error, an interruption): our
+            # caller raises it again once the session is over.
+            self.escaped = exc
+            raise
+        return True
+
+    def _loop(self, session: pytest.Session) -> None:
+        sub, self.first = self.first, None
+        while sub is not None:
+            if _testable(sub) is None:
+                self.feed.give(_untestable(sub))
+            else:
+                try:
+                    result, broken = self._grade(session, sub), False
+                except Exception as exc:  # noqa: BLE001 - one grader failure must not stop the class
+                    result, broken = grader_failure(sub, describe(exc)), True
+                self.feed.give(result)
+                if broken:
+                    break  # this session may be in disorder: the next submission gets a new one
+            sub = _take(self.feed, self.job, self.assignment.slug)
+            if sub is not None and _testable(sub) not in (None, self.assignment.slug):
+                self.leftover = sub  # another assignment's: its own session
+                break
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo) -> None:
+        # pytest stops a session with errors in collection by an Interrupted of its own.
+        if not isinstance(excinfo.value, pytest.Session.Interrupted):
+            self.interrupted = True
+
+    def _grade(self, session: pytest.Session, sub: Submission) -> SubmissionResult:
+        started = time.monotonic()
+        result = _new_result(sub)
+        result.max_score = self.assignment.max_score
+        settings, assignment = self.settings, self.assignment
+        with tempfile.TemporaryDirectory(prefix="advpy-") as scratch:
+            try:
+                module_file = prepare(sub, Path(scratch) / "work")
+            except SubmissionError as exc:
+                return _without_tests(result, assignment, [str(exc)], "failed", started)
+            try:
+                box = sandbox.choose(settings.sandbox, secrets=not settings.public_only,
+                                     slot=self.job.slot, owner=self.job.owner)
+                launch = box.launch(module_file, Path(scratch), settings.limits, hidden=[
+                    assignments.PACKAGE, assignments.course_root(), sub.path.parent,
+                    *([settings.hidden_tests] if settings.hidden_tests else [])])
+            except (OSError, RuntimeError) as exc:
+                reason = f"{GRADER_ERROR}: the sandbox could not be set up ({exc})"
+                return _without_tests(result, assignment, [reason], "error", started)
+            result.sandbox = box.name
+            process = StudentProcess(module_file, assignment.slug, settings.limits, launch,
+                                     guard=settings.guard)
+            grading = self.current = Grading(sub, assignment, process, settings, self.items)
+            try:
+                for index, item in enumerate(self.items):
+                    after = self.items[index + 1] if index + 1 < len(self.items) else None
+                    item._report_sections = []  # each run's captured output, not all of them
+                    with self.job.test(bool(_spec(item).get("timing"))):
+                        session.config.hook.pytest_runtest_protocol(item=item, nextitem=after)
+            finally:
+                self.current = None
+                process.close()
+                if launch.cgroup:
+                    launch.cgroup.remove()
+        result.questions = grading.results()
+        result.errors.extend(_load_errors(grading))
+        result.errors.extend(grading.grader_errors())
+        result.complete = not any(t.status == "error" for q in result.questions for t in q.tests)
+        result.score, _ = total(result.questions)
+        result.seconds = time.monotonic() - started
+        return result
+
+
 def pytest_args(assignment: assignments.Assignment, public_only: bool,
                 hidden_tests: Path | None = None) -> list[str]:
     hidden_tests = hidden_tests or assignment.hidden_tests
     targets = [str(assignment.public_tests)]
     if not public_only:
         targets.append(str(hidden_tests))
-    # Plugins the judge does not need cost time on every submission
+    # Plugins the judge does not need cost time on every session
     # (unraisableexception alone runs gc.collect() several times).
     quiet = ["cacheprovider", "terminal", "stepwise", "unraisableexception", "threadexception",
              "doctest", "junitxml", "pastebin", "faulthandler", "logging", "warnings"]
@@ -240,65 +487,106 @@ def pytest_args(assignment: assignments.Assignment, public_only: bool,
             "--import-mode=importlib"]
 
 
+# -- grading: a stream of submissions, or one ------------------------------------
+def grade_stream(feed: Feed, settings: Settings | None = None, job: Job | None = None) -> None:
+    """Grade every submission ``feed`` hands out and give it its result: one
+    pytest session for as long as the submissions are of one assignment.
+    Never raises for anything a submission does; KeyboardInterrupt stops it
+    (the submission it interrupted gets no result)."""
+    settings = settings or Settings()
+    job = job or Job()
+    sub = _take(feed, job, None)
+    while sub is not None:
+        slug = _testable(sub)
+        if slug is None:
+            feed.give(_untestable(sub))
+            sub = _take(feed, job, None)
+            continue
+        assignment = assignments.get(slug)
+        plugin = GradingPlugin(assignment, settings, job, feed, sub)
+        code = pytest.main(pytest_args(assignment, settings.public_only, settings.hidden_tests),
+                           plugins=[plugin])
+        if plugin.escaped is not None:
+            raise plugin.escaped
+        if plugin.interrupted:
+            raise KeyboardInterrupt
+        if plugin.first is not None:  # the session could not run its tests
+            reason = f"{GRADER_ERROR}: the tests could not run (pytest exit status {int(code)})"
+            feed.give(_without_tests(_new_result(sub), assignment, [reason], "error",
+                                     time.monotonic()))
+            sub = _take(feed, job, None)
+        else:
+            sub = plugin.leftover or _take(feed, job, None)
+    job.rest()
+
+
+def _take(feed: Feed, job: Job, assignment: str | None) -> Submission | None:
+    """The next submission; waiting for it uses no share of the CPUs."""
+    job.rest()
+    sub = feed.take(assignment)
+    job.work()
+    return sub
+
+
+@dataclass
+class _One:
+    """A feed of one submission."""
+
+    sub: Submission | None
+    result: SubmissionResult | None = None
+
+    def take(self, assignment: str | None) -> Submission | None:
+        sub, self.sub = self.sub, None
+        return sub
+
+    def give(self, result: SubmissionResult) -> None:
+        self.result = result
+
+
 def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionResult:
     """Grade one submission; never raises for anything the submission does."""
-    settings = settings or Settings()
-    started = time.monotonic()
-    result = SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0,
-                              name=sub.name, lms_id=sub.lms_id, late=sub.late,
-                              notes=list(sub.notes))
+    feed = _One(sub)
+    grade_stream(feed, settings)
+    return feed.result
+
+
+def _testable(sub: Submission) -> str | None:
+    """The assignment whose tests ``sub`` runs, None when it cannot run any."""
+    if sub.problems or not sub.assignment:
+        return None
+    try:
+        assignments.get(sub.assignment)
+    except KeyError:
+        return None
+    return sub.assignment
+
+
+def _untestable(sub: Submission) -> SubmissionResult:
+    """The result of a submission whose tests cannot run (its problems, or an
+    unknown assignment): every question failed, no points."""
+    result = _new_result(sub)
+    problems = list(sub.problems)
     try:
         assignment = assignments.get(sub.assignment) if sub.assignment else None
     except KeyError as exc:
         assignment = None
-        sub.problems.append(str(exc.args[0]))
+        problems.append(str(exc.args[0]))
     if assignment is not None:
         result.max_score = assignment.max_score
-    if sub.problems or assignment is None:
-        return _without_tests(result, assignment, sub.problems, "failed", started)
-    with tempfile.TemporaryDirectory(prefix="advpy-") as scratch:
-        try:
-            module_file = prepare(sub, Path(scratch) / "work")
-        except SubmissionError as exc:
-            return _without_tests(result, assignment, [str(exc)], "failed", started)
-        try:
-            box = sandbox.choose(settings.sandbox, secrets=not settings.public_only)
-            launch = box.launch(module_file, Path(scratch), settings.limits, hidden=[
-                assignments.PACKAGE, assignments.course_root(), sub.path.parent,
-                *([settings.hidden_tests] if settings.hidden_tests else [])])
-        except (OSError, RuntimeError) as exc:
-            reason = f"{GRADER_ERROR}: the sandbox could not be set up ({exc})"
-            return _without_tests(result, assignment, [reason], "error", started)
-        result.sandbox = box.name
-        process = StudentProcess(module_file, assignment.slug, settings.limits, launch,
-                                 guard=settings.guard)
-        plugin = GradingPlugin(sub, assignment, process, settings)
-        try:
-            code = pytest.main(pytest_args(assignment, settings.public_only,
-                                           settings.hidden_tests), plugins=[plugin])
-        finally:
-            process.close()
-            if launch.cgroup:
-                launch.cgroup.remove()
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        reason = f"{GRADER_ERROR}: the tests could not run (pytest exit status {int(code)})"
-        return _without_tests(result, assignment, [reason], "error", started)
-    result.questions = plugin.results()
-    result.errors.extend(_load_errors(plugin))
-    result.errors.extend(plugin.grader_errors())
-    result.complete = not any(t.status == "error" for q in result.questions for t in q.tests)
-    result.score, _ = total(result.questions)
-    result.seconds = time.monotonic() - started
-    return result
+    return _without_tests(result, assignment, problems, "failed", time.monotonic())
+
+
+def _new_result(sub: Submission) -> SubmissionResult:
+    return SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0,
+                            name=sub.name, lms_id=sub.lms_id, late=sub.late,
+                            notes=list(sub.notes))
 
 
 def grader_failure(sub: Submission, reason: str) -> SubmissionResult:
     """The result of a submission that the grader itself failed on (an
     exception of ours, a grading process that died): every question a grader
     error, no points, incomplete."""
-    result = SubmissionResult(str(sub.path), sub.student, sub.assignment, 0.0, 0.0,
-                              name=sub.name, lms_id=sub.lms_id, late=sub.late,
-                              notes=list(sub.notes))
+    result = _new_result(sub)
     try:
         assignment = assignments.get(sub.assignment) if sub.assignment else None
     except KeyError:
@@ -307,6 +595,16 @@ def grader_failure(sub: Submission, reason: str) -> SubmissionResult:
         result.max_score = assignment.max_score
     return _without_tests(result, assignment, [f"{GRADER_ERROR}: {reason}"], "error",
                           time.monotonic())
+
+
+def describe(exc: BaseException) -> str:
+    """An exception of ours, and where in the grader it was raised (for
+    whoever fixes it)."""
+    ours = [(Path(f.filename).resolve(), f.lineno)
+            for f in traceback.extract_tb(exc.__traceback__)]
+    ours = [(path, line) for path, line in ours if HERE in path.parents]
+    where = f" (at {ours[-1][0].name}:{ours[-1][1]})" if ours else ""
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _without_tests(result: SubmissionResult, assignment: assignments.Assignment | None,
@@ -323,22 +621,22 @@ def _without_tests(result: SubmissionResult, assignment: assignments.Assignment 
     return result
 
 
-def _load_errors(plugin: GradingPlugin) -> list[str]:
-    if plugin.load_problem:
-        return [plugin.load_problem]
-    report = plugin.load_report or {}
+def _load_errors(grading: Grading) -> list[str]:
+    if grading.load_problem:
+        return [grading.load_problem]
+    report = grading.load_report or {}
     messages = []
     for error in report.get("errors", []):
         where = error.get("where")
-        messages.append(f"{plugin.sub.display}{', ' + where if where else ''}: "
+        messages.append(f"{grading.sub.display}{', ' + where if where else ''}: "
                         f"{error['type']}: {error['message']} (raised at import; what was "
                         "defined before it is still graded)")
     for error in report.get("cell_errors", []):
         line = f", line {error['line']}" if error.get("line") else ""
         if error.get("type") == "NotRun":  # a magic or shell line skipped, not an error
-            messages.append(f"{plugin.sub.display}, cell {error['cell']}: {error['message']}")
+            messages.append(f"{grading.sub.display}, cell {error['cell']}: {error['message']}")
             continue
-        messages.append(f"{plugin.sub.display}, cell {error['cell']}{line}: {error['type']}: "
+        messages.append(f"{grading.sub.display}, cell {error['cell']}{line}: {error['type']}: "
                         f"{error['message']} (the cells after it still ran)")
     return [bound(m, 400) for m in messages]
 

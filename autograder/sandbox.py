@@ -47,6 +47,7 @@ INSIDE_ROOT = "/opt/advpy"
 INSIDE_SUBMISSION = "/submission"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 UID_BASE = 60000
+OWNERS, SLOTS = 4000, 64  # sandbox uids: by the grading run's pid, and by its job
 MODES = ("auto", "bubblewrap", "namespaces", "process", "none")
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 TMP_BYTES = 256 * 1024 * 1024
@@ -142,10 +143,20 @@ class Cgroup:
                     time.sleep(0.01)  # its last processes are still being reaped
 
 
-def sandbox_uid() -> int | None:
-    """A uid of its own for this grader process's students, when we are root:
-    RLIMIT_NPROC binds it, and it owns none of our files."""
-    return UID_BASE + os.getpid() % 4000 if os.geteuid() == 0 else None
+def sandbox_uid(slot: int = 0, owner: int | None = None) -> int | None:
+    """A uid of its own for the students of one job (``slot``) of a grading
+    run (started by process ``owner``, this one by default), when we are
+    root: RLIMIT_NPROC binds it, it owns none of our files, and killing every
+    process of one job's uid leaves the other jobs' students alone."""
+    if os.geteuid() != 0:
+        return None
+    owner = os.getpid() if owner is None else owner
+    return UID_BASE + owner % OWNERS + OWNERS * (slot % SLOTS)
+
+
+def sandbox_uids(owner: int | None = None) -> set[int]:
+    """Every uid that the jobs of a grading run (see ``sandbox_uid``) may use."""
+    return {uid for slot in range(SLOTS) if (uid := sandbox_uid(slot, owner)) is not None}
 
 
 @lru_cache(maxsize=1)
@@ -276,6 +287,8 @@ def _stub_package(scratch: Path) -> Path:
 class Bubblewrap:
     name: str = "bubblewrap"
     tmp_bytes: int = TMP_BYTES
+    slot: int = 0  # the job whose sandbox uid it runs as (see sandbox_uid)
+    owner: int | None = None
 
     def launch(self, module_path: Path, scratch: Path, limits,
                hidden: Iterable[str | os.PathLike] = ()) -> Launch:
@@ -309,7 +322,8 @@ class Bubblewrap:
                  "--"]
         return Launch(prefix=args, package_root=INSIDE_ROOT,
                       module_path=f"{INSIDE_SUBMISSION}/{module_path.name}", cwd=str(scratch),
-                      uid=sandbox_uid(), cgroup=Cgroup.create(limits.memory, limits.processes))
+                      uid=sandbox_uid(self.slot, self.owner),
+                      cgroup=Cgroup.create(limits.memory, limits.processes))
 
 
 @dataclass
@@ -318,6 +332,8 @@ class Namespaces:
 
     name: str = "namespaces"
     tmp_bytes: int = TMP_BYTES
+    slot: int = 0  # the job whose sandbox uid it runs as (see sandbox_uid)
+    owner: int | None = None
 
     def launch(self, module_path: Path, scratch: Path, limits,
                hidden: Iterable[str | os.PathLike] = ()) -> Launch:
@@ -337,7 +353,8 @@ class Namespaces:
         cgroup = Cgroup.create(limits.memory, limits.processes) if limits else None
         return Launch(prefix=prefix, package_root=INSIDE_ROOT,
                       module_path=f"{INSIDE_SUBMISSION}/{module_path.name}", cwd=str(scratch),
-                      uid=sandbox_uid(), env={"HOME": "/tmp", "TMPDIR": "/tmp"}, cgroup=cgroup)
+                      uid=sandbox_uid(self.slot, self.owner),
+                      env={"HOME": "/tmp", "TMPDIR": "/tmp"}, cgroup=cgroup)
 
 
 def _mount_script(root: Path, stub: Path, submission: Path, cover: list[str],
@@ -416,10 +433,12 @@ class Process:
     """No namespaces: a session of its own, limits, and (as root) a uid of its own."""
 
     name: str = "process"
+    slot: int = 0  # the job whose sandbox uid it runs as (see sandbox_uid)
+    owner: int | None = None
 
     def launch(self, module_path: Path, scratch: Path, limits,
                hidden: Iterable[str | os.PathLike] = ()) -> Launch:
-        uid = sandbox_uid()
+        uid = sandbox_uid(self.slot, self.owner)
         if uid is not None and not _others_can_run_python():
             raise Unprotected("the process sandbox would run student code as root: this "
                               "Python is not reachable by other users; " + WHAT_TO_DO)
@@ -542,24 +561,26 @@ def _reasons() -> dict[str, str]:
     return reasons
 
 
-def choose(mode: str = "auto", *, secrets: bool = True) -> Sandbox:
+def choose(mode: str = "auto", *, secrets: bool = True, slot: int = 0,
+           owner: int | None = None) -> Sandbox:
     """The sandbox for ``mode``: auto picks the strongest that works here.
 
     Raises ``Unprotected`` rather than run student code with our files
     readable. ``secrets=False`` (only the public checks run, as for a student
     checking their own work) lets a non-root user run it as themselves.
+    ``slot`` and ``owner`` name the job it is for (see ``sandbox_uid``).
     """
     if mode not in MODES:
         raise ValueError(f"unknown sandbox {mode!r}; the sandboxes are: {', '.join(MODES)}")
     if mode == "none":
         return Plain()
     if mode in ("auto", "bubblewrap") and bubblewrap_works():
-        return Bubblewrap()
+        return Bubblewrap(slot=slot, owner=owner)
     if mode in ("auto", "namespaces") and namespaces_work():
-        return Namespaces()
+        return Namespaces(slot=slot, owner=owner)
     if mode in ("auto", "process") and (process_protects()
                                         or (not secrets and os.geteuid() != 0)):
-        return Process()
+        return Process(slot=slot, owner=owner)
     reasons = _reasons()
     if mode == "auto":
         raise Unprotected("no isolation for student code works here: "

@@ -38,14 +38,22 @@ class Question:
 
 
 def check(question: str, *, weight: float = 1.0, hidden: bool = True,
-          timeout: float | None = None, after: str | tuple[str, ...] = ()) -> Callable:
+          timeout: float | None = None, after: str | tuple[str, ...] = (),
+          timing: bool = False) -> Callable:
     """Declare a test of ``question``: its share of the points (``weight``,
     relative to the question's other tests), its visibility, its time limit,
-    and the tests (function names) that must pass before it can run."""
+    and the tests (function names) that must pass before it can run.
+
+    ``timing``: what the test judges depends on how fast things run (a
+    speedup, waits that must overlap, an interval, a deadline a correct
+    solution meets only on CPUs that are not busy elsewhere). When several
+    submissions are graded at once, such a test runs alone: every other
+    job waits until it is over (``engine.CpuShare``)."""
     if isinstance(after, str):
         after = (after,)
     marker = pytest.mark.check(question=question, weight=float(weight), hidden=hidden,
-                               timeout=timeout or DEFAULT_TIMEOUT, after=tuple(after))
+                               timeout=timeout or DEFAULT_TIMEOUT, after=tuple(after),
+                               timing=bool(timing))
     return marker
 
 
@@ -97,15 +105,18 @@ class Student:
         self.notes.append(text)
 
     def call(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
-             **kwargs: Any) -> Any:
+             memory: int | None = None, **kwargs: Any) -> Any:
         """Run ``probe(module, *args, **kwargs)`` in the student process and
         return what it observed. ``what`` says, for the feedback, what the
-        probe does with the student's code ("list(evens(10))").
+        probe does with the student's code ("list(evens(10))"). ``memory``
+        caps how many bytes the worker's resident memory may grow by while
+        the probe runs: for a call that should need next to nothing, so that
+        eager code is stopped at once rather than at the time-out.
 
         Raises StudentFailure when the student's code raised, hung, crashed or
         hit a limit, with a message that says which.
         """
-        answer = self.outcome(probe, *args, what=what, timeout=timeout, **kwargs)
+        answer = self.outcome(probe, *args, what=what, timeout=timeout, memory=memory, **kwargs)
         if answer["status"] == "ok":
             return answer["result"]
         raise StudentFailure(self.explain(answer, what), kind=answer["status"])
@@ -147,7 +158,8 @@ class Student:
         return Seen(answer["result"], evidence)
 
     def outcome(self, probe: Callable, *args: Any, what: str, timeout: float | None = None,
-                options: dict | None = None, **kwargs: Any) -> dict:
+                options: dict | None = None, memory: int | None = None,
+                **kwargs: Any) -> dict:
         """Like ``call`` but returns the raw answer ({"status": ..., ...}) for
         tests that expect the student's code to raise. It comes from the
         student process, so it is checked first: its status's fields, and an
@@ -155,9 +167,15 @@ class Student:
         (``autograder.judges``); StudentFailure when it does not fit."""
         shape = judges.shape_of(probe, args, kwargs)
         limit = timeout or self.timeout
+        if memory is not None:
+            options = {**(options or {}), "memory": int(memory)}
         try:
             answer = self._process.call(probe, args, kwargs, timeout=limit, options=options)
-            return shapes.check_answer(answer, shape, what)
+            answer = shapes.check_answer(answer, shape, what)
+            if answer["status"] == "memory":
+                # The cap is the grader's own number, not what came back.
+                answer = {"status": "memory", "cap": memory}
+            return answer
         except ChannelBroken as exc:
             raise StudentFailure(
                 f"{what}: the student process stopped answering the grader ({exc}); "
@@ -184,6 +202,9 @@ class Student:
         if status == "timeout":
             return (f"{what} did not finish within {answer['seconds']:g} s: is there an "
                     "infinite loop, a blocking call, or a thread that never ends?")
+        if status == "memory" and answer.get("cap"):
+            return (f"{what}: its memory had grown by more than {answer['cap'] / 1024**2:g} "
+                    "MiB when the grader stopped it, far more than this needs.")
         if status == "load-timeout":
             return (f"importing {self.display} did not finish within {answer['seconds']:g} s: "
                     "does code at the top level loop forever or wait for input?")

@@ -77,7 +77,7 @@ def _graded(classes: dict, box: str, slug: str) -> tuple[list[SubmissionResult],
 def _sandbox_processes() -> list[int]:
     """Live processes of this grader's sandbox uid (of any sandbox uid when we
     are not root): other graders may be running on this machine."""
-    mine = sandbox.sandbox_uid()
+    mine = sandbox.sandbox_uids()  # one uid per grading job
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -87,7 +87,7 @@ def _sandbox_processes() -> list[int]:
                 continue
             uid = int(status.split("Uid:")[1].split()[0])
             state = status.split("State:")[1].split()[0]
-            ours = uid == mine if mine is not None else (
+            ours = uid in mine if mine else (
                 sandbox.UID_BASE <= uid < sandbox.UID_BASE + 4000)
             if ours and state != "Z":
                 found.append(int(entry))

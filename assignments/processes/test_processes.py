@@ -75,7 +75,7 @@ def test_run_processes_runs_target(student):
     assert len(set(pids)) == 3, f"target ran in {len(set(pids))} distinct processes, not 3"
 
 
-@check("q3", hidden=False, timeout=20)
+@check("q3", hidden=False, timeout=20, timing=True)
 def test_parallel_map_values(student):
     """parallel_map(f, 8 items, workers=4) returns f's results in order; items overlap in workers"""
     what = "parallel_map(f, 8 items, workers=4)"
@@ -127,7 +127,7 @@ def test_parallel_map_values(student):
     raise RuntimeError("the machine was too busy to check that items ran at the same time")
 
 
-@check("q4", hidden=False, timeout=10)
+@check("q4", hidden=False, timeout=10, timing=True)
 def test_io_map_values(student):
     """io_map(f, 8 waiting items, workers=8) returns f's results in order, waiting together"""
     what = "io_map(f, 8 items, workers=8)"

@@ -64,7 +64,7 @@ def test_run_increase_two(student):
         f"{judge.errors_text(seen['errors'])}")
 
 
-@check("q4", hidden=False)
+@check("q4", hidden=False, timing=True)
 def test_counter_under_contention(student):
     """4 threads each calling counter.increment(1) 30 times at once lose no update"""
     seen = run_probe(student, probe.counter_contention, [1, 1, 1, 1], 30,
@@ -76,7 +76,7 @@ def test_counter_under_contention(student):
         "the read and the write of increment; hold one lock across both.")
 
 
-@check("q5", hidden=False)
+@check("q5", hidden=False, timing=True)
 def test_heartbeat_runs(student):
     """start_heartbeat(0.01, beats) returns a running daemon thread that appends to beats"""
     seen = run_probe(student, probe.heartbeat, 0.01, 0.3, 3, what="start_heartbeat(0.01, beats)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import _signal
 import builtins
 import ctypes
+import fcntl
 import functools
 import hashlib
 import hmac
@@ -25,6 +26,7 @@ import resource
 import select
 import signal
 import sys
+import termios
 import time
 import traceback
 
@@ -56,6 +58,10 @@ _get_ident = __import__("_thread").get_ident
 HEADER_PACK = wire.HEADER.pack
 ITEM = __import__("struct").Struct(">Q")  # one item of the counting source
 SOURCE_ITEMS = 4096  # an "infinite" source holds this many (its pipe holds 64 KiB)
+# How often the supervisor looks at a running call it watches (a memory cap,
+# an endless source): often enough that eager code is stopped within a
+# fraction of a second, rarely enough to cost nothing measurable.
+WATCH_SECONDS = 0.01
 ALL_SIGNALS = frozenset(signal.valid_signals())
 SIGNALS_MASK = sum(1 << (n - 1) for n in range(1, 32) if n not in (9, 19))
 _HOOK: list = []  # the audit hook and its shield, made once in the supervisor (see guard.py)
@@ -299,13 +305,23 @@ def _source(fd: int | None):
     return map(functools.partial(int.from_bytes, byteorder="big"), iter(read, b""))
 
 
+def _bind_prctl():
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Bound once here, before any student code: looking libc up again in every
+# worker costs more than the rest of the worker's setup.
+_PRCTL = _bind_prctl()
+
+
 def _set_dumpable(flag: bool) -> None:
     """A non-dumpable process cannot be ptraced or have its memory or
     /proc/PID/fd opened by other processes of its uid."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(4, int(flag), 0, 0, 0)  # PR_SET_DUMPABLE
-    except (OSError, AttributeError):
-        pass
+    if _PRCTL is not None:
+        _PRCTL(4, int(flag), 0, 0, 0)  # PR_SET_DUMPABLE
 
 
 _dropped = []  # set once by _confine: whether this process runs as the sandbox's own uid
@@ -395,9 +411,9 @@ def _around(request: dict) -> object:
     return getattr(importlib.import_module(module), name)(*args)
 
 
-def _source_pipe(request: dict) -> tuple[int, int, int, int] | None:
-    """The counting source's pipe, filled with consecutive items: (read end,
-    write end, our own copy of the read end, items written)."""
+def _source_pipe(request: dict) -> list[int] | None:
+    """The counting source's pipe, filled with consecutive items: [read end,
+    write end (-1 once closed), our own copy of the read end, items written]."""
     length = request.get("source")
     if length is None:
         return None
@@ -412,10 +428,10 @@ def _source_pipe(request: dict) -> tuple[int, int, int, int] | None:
     if length >= 0:
         os.close(write_fd)
         write_fd = -1
-    return read_fd, write_fd, os.dup(read_fd), count
+    return [read_fd, write_fd, os.dup(read_fd), count]
 
 
-def _pulled(pipe: tuple[int, int, int, int] | None) -> int | None:
+def _pulled(pipe: list[int] | None) -> int | None:
     """Items taken from the source, from what is left in the kernel's pipe:
     left must be exactly the untaken tail (a pipe only appends, so nothing
     can be put back in front of it); anything else counts as tampering."""
@@ -482,10 +498,17 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
     buffer = b""
     phase = "load"
     go = end = None
+    watch = _Watch(pid, request.get("memory"), source if source and source[1] >= 0 else None)
     while True:
         remaining = deadline - _monotonic()
         if remaining <= 0:
             break
+        if phase == "probe" and watch.active:
+            if watch.over_cap():
+                phase = "memory"
+                break
+            watch.end_drained_source()
+            remaining = min(remaining, WATCH_SECONDS)
         ready, _, _ = _select([read_fd], [], [], remaining)
         if not ready:
             continue
@@ -508,6 +531,7 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
             loaded_at = _monotonic()
             deadline = loaded_at + timeout
             phase = "probe"
+            watch.start()
             buffer = buffer[len(LOADED):]
         if (loaded_at or not marker_expected) and len(buffer) >= wire.HEADER.size:
             (size,) = wire.HEADER.unpack(buffer[: wire.HEADER.size])
@@ -549,9 +573,60 @@ def run_in_fork(config: dict, request: dict, channel: tuple[int, int]) -> dict:
     return answer
 
 
+class _Watch:
+    """What the supervisor looks at while a call runs, to end it as soon as
+    the kernel's evidence decides it:
+
+    - ``memory``: a cap on how much the worker's resident memory may grow
+      once the probe starts (the kernel's VmRSS, read here). A test that
+      expects next to nothing (a lazy generator of 10**18 items) sets it far
+      above what any lazy code needs, so eager code is stopped within a
+      fraction of a second instead of building until the time-out;
+    - an endless counting source whose every item was taken: no test allows
+      that many pulls, and the next read would wait forever, so the source
+      ends there (the write end is closed): code that reads it whole then
+      answers at once, with every item pulled, instead of hanging."""
+
+    def __init__(self, pid: int, memory, source: list[int] | None) -> None:
+        self.pid = pid
+        self.cap = memory if isinstance(memory, int) and memory > 0 else None
+        self.source = source
+        self.base: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.cap is not None or self.source is not None
+
+    def start(self) -> None:
+        if self.cap is not None:
+            self.base = procfs.number(procfs.status(self.pid), b"VmRSS", 1024)
+
+    def over_cap(self) -> bool:
+        if self.cap is None or self.base is None:
+            return False
+        now = procfs.number(procfs.status(self.pid), b"VmRSS", 1024)
+        return now is not None and now - self.base > self.cap
+
+    def end_drained_source(self) -> None:
+        if self.source is None:
+            return
+        _, write_fd, ours, _ = self.source
+        left = bytearray(4)
+        try:
+            fcntl.ioctl(ours, termios.FIONREAD, left)
+        except OSError:
+            return
+        if int.from_bytes(left, sys.byteorder) == 0:
+            os.close(write_fd)
+            self.source[1] = -1
+            self.source = None
+
+
 def _judge_buffer(buffer: bytes, phase: str, loaded_at, marker_expected: bool, key_check,
                   code, sig, timeout: float, load_timeout: float, crowd: int) -> dict:
     """What the worker's pipe says: an answer, or why there is none."""
+    if phase == "memory":
+        return {"status": "memory"}
     if phase == "load":
         return {"status": "load-timeout", "seconds": load_timeout}
     if phase == "probe":

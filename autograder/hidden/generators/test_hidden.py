@@ -22,6 +22,12 @@ MEASURED = 10**5
 MEMORY_N = 10**6
 MEMORY_ALLOWANCE = 4 * 1024 * 1024
 PAGE = resource.getpagesize()
+# Taking the first items of a lazy generator of 10**18 items needs next to
+# nothing; the supervisor stops a call whose memory grows by more than this
+# (far above any lazy version, imports inside the function included), so
+# code that builds a list first fails within a fraction of a second instead
+# of filling memory until the time-out.
+HUGE_MEMORY = 64 * 1024 * 1024
 
 
 def _mib(size):
@@ -52,6 +58,19 @@ def _extra_memory(seen, what):
         family |= grown
     faults = sum(live[pid]["faults"] or 0 for pid in family) - baseline["faults"]
     return max(measured["hwm"] - baseline["hwm"], faults * PAGE)
+
+
+def _first_items(student, name, hint):
+    """The first 3 items of ``name(10**18)``, taken under HUGE_MEMORY."""
+    what = f"{name}(10**18) and taking 3 items"
+    try:
+        return student.call(probe.items, name, (HUGE,), 3, what=what, memory=HUGE_MEMORY)
+    except StudentFailure as failure:
+        if failure.kind != "memory":
+            raise
+        raise StudentFailure(
+            f"called {name}(10**18) and took 3 items: creating it had allocated more than "
+            f"{_mib(HUGE_MEMORY)} when the grader stopped it. {hint}", kind="memory") from None
 
 
 # q1 ----------------------------------------------------------------------
@@ -146,8 +165,8 @@ def test_firstn_generator_memory(student):
 @check("q3", weight=2, timeout=3, after="test_firstn_generator_values")
 def test_firstn_generator_huge(student):
     """firstn_generator(10**18) yields its first items at once"""
-    seen = student.call(probe.items, "firstn_generator", (HUGE,), 3,
-                        what="firstn_generator(10**18) and taking 3 items")
+    seen = _first_items(student, "firstn_generator", "A generator yields each number as it "
+                        "computes it and allocates nothing up front: do not build a list first.")
     assert seen["items"] == [0, 1, 2] and not seen["stopped"], (
         f"firstn_generator(10**18) gave {seen['items']!r} as its first items")
 
@@ -196,8 +215,9 @@ def test_evens_memory(student):
 @check("q4", timeout=3, after="test_evens_values")
 def test_evens_huge(student):
     """evens(10**18) yields its first items at once"""
-    seen = student.call(probe.items, "evens", (HUGE,), 3,
-                        what="evens(10**18) and taking 3 items")
+    seen = _first_items(student, "evens", "A generator expression allocates nothing up front, "
+                        "but only if it loops over something lazy (a range), not over a list "
+                        "you build first.")
     assert seen["items"] == [0, 2, 4], f"evens(10**18) began with {seen['items']!r}"
 
 

@@ -210,7 +210,7 @@ def _not_in_caller(seen, what, targets):
         "there takes: call start() on each Process, never target() or run() yourself")
 
 
-@check("q2", timeout=20, after="test_run_processes_runs_target")
+@check("q2", timeout=20, after="test_run_processes_runs_target", timing=True)
 def test_run_processes_starts_all_first(student):
     """run_processes starts all its processes before joining any (their targets wait together)"""
     what = f"run_processes(target, {GATED})"
@@ -351,7 +351,7 @@ def _workers_of(student, seen, whats: list[str], sizes: list[int], case: int) ->
     return pids
 
 
-@check("q3", weight=0.5, timeout=40, after="test_parallel_map_values")
+@check("q3", weight=0.5, timeout=40, after="test_parallel_map_values", timing=True)
 def test_parallel_map_workers(student):
     """parallel_map(f, items, workers) runs the items in exactly `workers` processes"""
     seen, whats, sizes = _once(student, "pool sizes", _pool_sizes)
@@ -368,7 +368,7 @@ def test_parallel_map_workers(student):
         "chunks of more than len(items) / workers items, some workers get none")
 
 
-@check("q3", weight=0.5, timeout=40, after="test_parallel_map_values")
+@check("q3", weight=0.5, timeout=40, after="test_parallel_map_values", timing=True)
 def test_parallel_map_default_workers(student):
     """parallel_map(f, items) without workers runs one worker process per CPU"""
     seen, whats, sizes = _once(student, "pool sizes", _pool_sizes)
@@ -441,7 +441,7 @@ def _distinct_processes(seen, what):
         "running Python code)")
 
 
-@check("q3", weight=1.5, timeout=60, after="test_parallel_map_values")
+@check("q3", weight=1.5, timeout=60, after="test_parallel_map_values", timing=True)
 def test_parallel_map_speedup(student):
     """parallel_map runs CPU-bound work in parallel, as fast as this machine allows"""
     usable = machine.cpus()["usable"]
@@ -545,7 +545,7 @@ def _waiting_at_once(student, seen, whats: list[str], case: int) -> int:
     return after["groups"][case]["peak"]
 
 
-@check("q4", timeout=30, after="test_io_map_values")
+@check("q4", timeout=30, after="test_io_map_values", timing=True)
 def test_io_map_uses_workers_threads(student):
     """io_map(f, items, workers) runs `workers` threads of the calling process: 4, and 8"""
     seen, whats, items, cpu = _once(student, "io runs", _io_runs)
@@ -572,7 +572,7 @@ def test_io_map_uses_workers_threads(student):
             "would have let them all wait together: run exactly `workers` threads")
 
 
-@check("q4", weight=0.5, timeout=30, after="test_io_map_values")
+@check("q4", weight=0.5, timeout=30, after="test_io_map_values", timing=True)
 def test_io_map_default_workers(student):
     """io_map(f, items) without workers runs as many threads as with workers=8"""
     seen, whats, _, _ = _once(student, "io runs", _io_runs)
@@ -655,7 +655,7 @@ def _squared_by(student, seen, whats: list[str], case: int) -> set[int]:
     return pids
 
 
-@check("q5", weight=0.5, timeout=40, after="test_parallel_sum_of_squares_values")
+@check("q5", weight=0.5, timeout=40, after="test_parallel_sum_of_squares_values", timing=True)
 def test_parallel_sum_of_squares_processes(student):
     """parallel_sum_of_squares(numbers, n) squares in exactly n child processes (1, 3 and 4)"""
     seen, whats = _once(student, "squarers", _squarers)
@@ -666,7 +666,7 @@ def test_parallel_sum_of_squares_processes(student):
             f"{count}: split them over num_processes processes")
 
 
-@check("q5", weight=0.5, timeout=40, after="test_parallel_sum_of_squares_values")
+@check("q5", weight=0.5, timeout=40, after="test_parallel_sum_of_squares_values", timing=True)
 def test_parallel_sum_of_squares_default(student):
     """parallel_sum_of_squares(numbers) squares in 2 child processes by default"""
     seen, whats = _once(student, "squarers", _squarers)

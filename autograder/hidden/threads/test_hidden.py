@@ -27,7 +27,7 @@ from autograder.testing import check
 HOLD_SECONDS = 2.0
 
 # q1 ----------------------------------------------------------------------
-@check("q1", after="test_run_threads_runs_target")
+@check("q1", after="test_run_threads_runs_target", timing=True)
 def test_run_threads_concurrent(student):
     """run_threads starts all its threads before joining any (they meet at a barrier)"""
     seen = run_probe(student, probe.run_threads, 6, True, 0.0, what="run_threads(target, 6)")
@@ -59,7 +59,7 @@ def test_run_threads_default(student):
 
 
 # q2 ----------------------------------------------------------------------
-@check("q2", after="test_increase_uses_the_lock")
+@check("q2", after="test_increase_uses_the_lock", timing=True)
 def test_increase_lock_covers_everything(student):
     """the lock is held across the whole read, latency and write of increase"""
     seen = run_probe(student, probe.increase_once, what="increase(lock)")
@@ -101,7 +101,7 @@ def test_increase_lock_covers_everything(student):
         "while holding the lock")
 
 
-@check("q2", after="test_increase_uses_the_lock")
+@check("q2", after="test_increase_uses_the_lock", timing=True)
 def test_increase_under_contention(student):
     """5 threads calling increase(lock) at once, sharing the lock, lose no update"""
     seen = run_probe(student, probe.increase_contention, 5,
@@ -167,7 +167,7 @@ def test_run_increase_threads_and_lock(student):
 
 
 # q4 ----------------------------------------------------------------------
-@check("q4", after="test_counter_under_contention")
+@check("q4", after="test_counter_under_contention", timing=True)
 def test_counter_amounts_under_contention(student):
     """8 threads incrementing one counter by different amounts at once lose no update"""
     amounts = list(range(1, 9))
@@ -197,7 +197,7 @@ def test_counter_basics(student):
 
 
 # q5 ----------------------------------------------------------------------
-@check("q5", after="test_heartbeat_runs")
+@check("q5", after="test_heartbeat_runs", timing=True)
 def test_heartbeat_interval(student):
     """the heartbeat appends time.monotonic() about every interval (0.01, 0.05 s), forever"""
     # Two intervals, so that a heartbeat which sleeps a fixed time whatever
@@ -231,7 +231,7 @@ def _judge_beats(seen: dict, what: str, interval: float, watch: float, enough: i
         "the beats were appended by another thread than the one start_heartbeat returned")
 
 
-@check("q5", weight=2, timeout=15)
+@check("q5", weight=2, timeout=15, timing=True)
 def test_heartbeat_lets_program_exit(student):
     """a program that started a heartbeat exits when its main thread ends"""
     what = "a fresh Python program that calls start_heartbeat(0.01, beats) and then ends"
@@ -279,7 +279,7 @@ def _judge_case(seen: dict, what: str, items: list, workers: int) -> None:
         "each) and join them before returning.")
 
 
-@check("q6", after="test_process_queue_results")
+@check("q6", after="test_process_queue_results", timing=True)
 def test_process_queue_concurrent(student):
     """process_queue runs num_workers workers at once, each free one taking the next item"""
     cases = [{"items": list(range(6)), "workers": 3, "barrier": 3},
