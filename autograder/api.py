@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -52,8 +53,18 @@ def grade(paths: Iterable[Path | str], *, assignment: str | None = None,
     result is incomplete (``complete`` False), to be regraded.
     """
     with tempfile.TemporaryDirectory(prefix="advpy-batch-") as scratch:
-        subs = discover([Path(p) for p in paths], assignment, Path(scratch))
-        return grade_submissions(subs, jobs=jobs, settings=settings, progress=progress)
+        paths = [Path(p) for p in paths]
+        subs = discover(paths, assignment, Path(scratch))
+        return grade_submissions(subs, jobs=jobs, settings=private(settings, paths),
+                                 progress=progress)
+
+
+def private(settings: Settings | None, paths: Iterable[Path]) -> Settings:
+    """``settings`` with ``paths`` (a class: other students' work, where the
+    results go) hidden from every student process, as its own folder is."""
+    settings = settings or Settings()
+    given = {Path(p).resolve() for p in paths}
+    return dataclasses.replace(settings, private=tuple(sorted({*settings.private, *given})))
 
 
 def grade_submissions(subs: list[Submission], *, jobs: int | None = None,

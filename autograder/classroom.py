@@ -110,6 +110,7 @@ def grade_class(paths: Sequence[Path | str], *, assignment: str | None = None, o
             save_result(results_dir / f"{keys[index]}.json", result, hashes[index])
             done[index] = result
 
+        settings = api.private(settings, [*map(Path, paths), out])
         graded = api.grade_submissions([subs[i] for i in todo], settings=settings,
                                        progress=finished,
                                        **({} if jobs is None else {"jobs": jobs}))

@@ -45,6 +45,7 @@ from autograder.submissions import Submission, SubmissionError, prepare
 from autograder.testing import Student, StudentFailure, split_points
 
 HERE = Path(__file__).resolve().parent
+_PYTEST_VERSION = tuple(int(part) for part in pytest.__version__.split(".")[:2] if part.isdigit())
 # After this many time-outs in one question, its other tests are not run: a
 # hang costs its question, not minutes of everyone's grading.
 TIMEOUTS_PER_QUESTION = 2
@@ -63,6 +64,9 @@ class Settings:
     # The audit hook in each worker (see probes/guard.py). Off only in the
     # benchmark that measures what it costs: without it nothing is trusted.
     guard: bool = True
+    # Folders the student process must never see besides its own submission's:
+    # the whole class being graded (other students' work) and where results go.
+    private: tuple[Path, ...] = ()
 
 
 # -- sharing the CPUs between jobs -------------------------------------------
@@ -444,7 +448,8 @@ class GradingPlugin:
                                      slot=self.job.slot, owner=self.job.owner)
                 launch = box.launch(module_file, Path(scratch), settings.limits, hidden=[
                     assignments.PACKAGE, assignments.course_root(), sub.path.parent,
-                    *([settings.hidden_tests] if settings.hidden_tests else [])])
+                    *([settings.hidden_tests] if settings.hidden_tests else []),
+                    *settings.private])
             except (OSError, RuntimeError) as exc:
                 reason = f"{GRADER_ERROR}: the sandbox could not be set up ({exc})"
                 return _without_tests(result, assignment, [reason], "error", started)
@@ -482,7 +487,10 @@ def pytest_args(assignment: assignments.Assignment, public_only: bool,
     # (unraisableexception alone runs gc.collect() several times).
     quiet = ["cacheprovider", "terminal", "stepwise", "unraisableexception", "threadexception",
              "doctest", "junitxml", "pastebin", "faulthandler", "logging", "warnings"]
-    return [*targets, *(arg for name in quiet for arg in ("-p", f"no:{name}")),
+    # The instructor's other pytest plugins (pytest-randomly, -xdist, -timeout,
+    # trio's...) would reorder, time or slow down what the judge runs.
+    autoload = ["--disable-plugin-autoload"] if _PYTEST_VERSION >= (8, 4) else []
+    return [*targets, *(arg for name in quiet for arg in ("-p", f"no:{name}")), *autoload,
             "--assert=plain", "-c", os.devnull, "--rootdir", str(hidden_tests.parent),
             "--import-mode=importlib"]
 

@@ -236,3 +236,57 @@ def test_hiding_never_touches_shared_or_top_level_folders(tmp_path):
     assert {p: os.stat(p).st_mode for p in before} == before
     assert course.stat().st_mode & 0o007 == 0
     assert keep.stat().st_mode & 0o005 == 0o005
+
+
+# Appended to the reference: reading a classmate's file costs one question.
+PEEK = '''
+
+def _classmate_visible():
+    try:
+        with open(CLASSMATE, encoding="utf-8") as handle:
+            return bool(handle.read())
+    except Exception:  # noqa: BLE001 - refused, whatever refused it
+        return False
+
+
+if _classmate_visible():
+    firstn = None
+'''
+
+
+@pytest.mark.skipif(not sandbox.bubblewrap_works(), reason="bubblewrap does not work here")
+def test_a_student_never_sees_another_students_work(monkeypatch):
+    """In class folders readable by everyone, a student's code reads nothing of
+    a classmate's, and the sandbox is told to hide every folder graded (for the
+    process sandbox, which has no mount namespace to leave them out of)."""
+    told: list[list[str]] = []
+    launch = sandbox.Bubblewrap.launch
+
+    def launch_and_note(self, module_path, scratch, limits, hidden=()):
+        told.append([str(p) for p in hidden])
+        return launch(self, module_path, scratch, limits, hidden=hidden)
+
+    monkeypatch.setattr(sandbox.Bubblewrap, "launch", launch_and_note)
+    folder = Path(tempfile.mkdtemp(prefix="advpy-class-", dir="/tmp"))
+    # Two sections graded in one run: no folder above alice's holds bob's.
+    alice, bob = folder / "section-a" / "alice", folder / "section-b" / "bob"
+    folders = (folder, alice.parent, alice, bob.parent, bob)
+    try:
+        for path in folders[1:]:
+            path.mkdir()
+        (bob / "generators.py").write_text(SOLUTION.read_text(encoding="utf-8"))
+        (alice / "generators.py").write_text(SOLUTION.read_text(encoding="utf-8") + PEEK.replace(
+            "CLASSMATE", repr(str(bob / "generators.py"))))
+        for path in folders:
+            path.chmod(0o755)
+        results = api.grade([alice.parent, bob.parent], assignment="generators", jobs=1,
+                            settings=Settings(sandbox="bubblewrap"))
+    finally:
+        for path in folders:
+            if path.exists():
+                path.chmod(0o755)
+        subprocess.run(["rm", "-rf", str(folder)], check=True)
+    assert sorted(r.student for r in results) == ["alice", "bob"], [r.student for r in results]
+    for result in results:
+        assert_scores(result, {})
+    assert len(told) == 2 and all(str(bob.parent.resolve()) in hidden for hidden in told)

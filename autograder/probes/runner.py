@@ -65,6 +65,11 @@ WATCH_SECONDS = 0.01
 ALL_SIGNALS = frozenset(signal.valid_signals())
 SIGNALS_MASK = sum(1 << (n - 1) for n in range(1, 32) if n not in (9, 19))
 _HOOK: list = []  # the audit hook and its shield, made once in the supervisor (see guard.py)
+# Our modules that a submission's own code imports (the module made from a
+# notebook imports run_cells): compiled once in the supervisor, run afresh in
+# each worker, so that no call pays for compiling them from source again.
+FRESH_MODULES = ("autograder.probes.notebook",)
+_FRESH_CODE: dict = {}
 
 RESULT_LIMIT = 1 << 20
 LOADED = b"\x00\x00\x00\x00"  # an empty frame: the submission has loaded
@@ -144,6 +149,11 @@ def _run_probe(config: dict, request: dict, out_fd: int, go_fd: int, source) -> 
     # patching them cannot change the probe that judges it.
     for name in [n for n in sys.modules if n == "autograder" or n.startswith("autograder.")]:
         del sys.modules[name]
+    for name, (code, path) in _FRESH_CODE.items():
+        fresh = type(sys)(name)
+        fresh.__file__ = path
+        sys.modules[name] = fresh
+        exec(code, vars(fresh))  # noqa: S102 - our own module, compiled by the supervisor
     module, report = load(config)
     if (probe_module, probe_name) == ("autograder.probes.common", "load_report"):
         return {"status": "ok", "result": report}
@@ -689,6 +699,11 @@ def main() -> None:
     # Made once here; each worker adds it before the submission loads.
     _HOOK.extend((guard.make_hook(sorted(n for n in sys.modules if n == "autograder"
                                          or n.startswith("autograder."))), guard.shield))
+    for name in FRESH_MODULES:
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if path:
+            with open(path, "rb") as handle:
+                _FRESH_CODE[name] = (compile(handle.read(), path, "exec", dont_inherit=True), path)
     _send(answer_fd, {"status": "ready"})  # no student code has run yet
     while True:
         frame = _read_frame(request_fd)
