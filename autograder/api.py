@@ -14,8 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import assignments
-from autograder.engine import CpuShare, Job, Settings, describe, grade_stream, grader_failure
-from autograder.model import SubmissionResult
+from autograder.engine import (
+    CpuShare,
+    Job,
+    Settings,
+    describe,
+    grade_stream,
+    grader_failure,
+    testable,
+)
+from autograder.model import SubmissionResult, total
 from autograder.probes import machine
 from autograder.submissions import Submission, discover
 
@@ -77,8 +85,12 @@ def grade_submissions(subs: list[Submission], *, jobs: int | None = None,
     raises, grading stops and the exception propagates. ``jobs`` as for ``grade``."""
     settings = settings or Settings()
     jobs = default_jobs() if jobs is None else jobs
-    jobs = max(1, min(jobs, len(subs)))
-    board = _Board(subs, progress)
+    # Fewer submissions than jobs: each is graded in parts, one a job, at
+    # once; only where a job starts at once (a fork: a spawned job imports
+    # the grader again, which costs more than the parts save).
+    parts = max(1, jobs // len(subs)) if subs and _forkable() else 1
+    board = _Board(subs, progress, parts)
+    jobs = max(1, min(jobs, len(board.todo)))
     if jobs > 1:
         _in_parallel(board, jobs, settings)
     # One job, or what grading processes could not do (they did not start:
@@ -90,37 +102,82 @@ def grade_submissions(subs: list[Submission], *, jobs: int | None = None,
         except Exception as exc:  # noqa: BLE001 - one grader failure must not stop the class
             if feed.taken is None:
                 raise
-            board.finish(feed.taken, grader_failure(subs[feed.taken], describe(exc)))
+            board.fail(feed.taken, describe(exc))
             feed.taken = None
     return [board.results[index] for index in range(len(subs))]
 
 
 @dataclass
 class _Board:
-    """Which submissions are still to grade, and the results so far."""
+    """What is still to grade, and the results so far. A task is a
+    submission, or one of the ``parts`` it is graded in (a testable
+    submission, when there are fewer submissions than jobs)."""
 
     subs: list[Submission]
     progress: Callable[[SubmissionResult], None] | None
-    todo: list[int] = field(default_factory=list)
+    parts: int = 1
+    tasks: list[Submission] = field(default_factory=list)  # what each job is handed
+    owner: list[int] = field(default_factory=list)  # the submission of each task
+    todo: list[int] = field(default_factory=list)  # tasks not handed out yet
     results: dict[int, SubmissionResult] = field(default_factory=dict)
+    partial: dict[int, list[SubmissionResult]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.todo = list(range(len(self.subs)))
+        for index, sub in enumerate(self.subs):
+            n = self.parts if testable(sub) else 1
+            for k in range(n):
+                self.tasks.append(sub if n == 1 else dataclasses.replace(sub, part=(k, n)))
+                self.owner.append(index)
+        self.todo = list(range(len(self.tasks)))
 
     def next(self, assignment: str | None) -> int | None:
-        """The next submission to grade: one of ``assignment`` if any is left
-        (its pytest session goes on), else the first left."""
+        """The next task: one of ``assignment`` if any is left (its pytest
+        session goes on), else the first left."""
         if not self.todo:
             return None
-        same = [i for i in self.todo if self.subs[i].assignment == assignment and assignment]
-        index = same[0] if same else self.todo[0]
-        self.todo.remove(index)
-        return index
+        same = [t for t in self.todo if self.tasks[t].assignment == assignment and assignment]
+        task = same[0] if same else self.todo[0]
+        self.todo.remove(task)
+        return task
 
-    def finish(self, index: int, result: SubmissionResult) -> None:
+    def finish(self, task: int, result: SubmissionResult) -> None:
+        """A task is done: its submission's result once all its parts are."""
+        index, part = self.owner[task], self.tasks[task].part
+        if part is not None:
+            done = self.partial.setdefault(index, [])
+            done.append(result)
+            if len(done) < part[1]:
+                return
+            result = merge_parts(done)
         self.results[index] = result
         if self.progress:
             self.progress(result)
+
+    def fail(self, task: int, reason: str) -> None:
+        """The grader failed on a task: its submission is incomplete, regraded later."""
+        self.finish(task, grader_failure(self.tasks[task], reason))
+
+
+def merge_parts(parts: list[SubmissionResult]) -> SubmissionResult:
+    """One submission's result from the results of its parts: each question
+    from the part that ran its tests. A question that several parts report
+    comes from a result of the whole submission (it could not be prepared, or
+    the grader failed): then a grader error wins, so the submission stays
+    incomplete and no point is awarded that was not judged."""
+    first = parts[0]
+    questions = []
+    for question in first.questions:
+        found = [q for part in parts for q in part.questions if q.id == question.id]
+        judged = [q for q in found if q.tests] or found
+        errors = [q for q in judged if any(t.status == "error" for t in q.tests)]
+        questions.append((errors or judged)[0])
+    complete = all(part.complete for part in parts) and not any(
+        t.status == "error" for q in questions for t in q.tests)
+    return dataclasses.replace(
+        first, questions=questions, score=total(questions)[0],
+        errors=list(dict.fromkeys(e for part in parts for e in part.errors)),
+        complete=complete, seconds=max(part.seconds for part in parts),
+        sandbox=next((p.sandbox for p in parts if p.sandbox != "not run"), first.sandbox))
 
 
 @dataclass
@@ -132,7 +189,7 @@ class _Here:
 
     def take(self, assignment: str | None) -> Submission | None:
         self.taken = self.board.next(assignment)
-        return None if self.taken is None else self.board.subs[self.taken]
+        return None if self.taken is None else self.board.tasks[self.taken]
 
     def give(self, result: SubmissionResult) -> None:
         index, self.taken = self.taken, None
@@ -192,12 +249,16 @@ class _Worker:
     graded: int = 0
 
 
+def _forkable() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
 def _in_parallel(board: _Board, jobs: int, settings: Settings) -> None:
     """Grade ``board``'s submissions in ``jobs`` grading processes."""
     # A fork starts at once, with pytest and the grader already imported; but
     # a fork of a process that runs other threads (a progress bar's) may
     # inherit a lock that one of them held: then a fresh interpreter.
-    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    forkable = _forkable()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
     with tempfile.TemporaryDirectory(prefix="advpy-jobs-") as folder:
         workers: dict[int, _Worker] = {}
@@ -235,8 +296,7 @@ def _in_parallel(board: _Board, jobs: int, settings: Settings) -> None:
                     if worker.taken is not None:
                         reason = ("the grading process ended unexpectedly (exit code "
                                   f"{worker.process.exitcode})")
-                        board.finish(worker.taken, grader_failure(board.subs[worker.taken],
-                                                                  reason))
+                        board.fail(worker.taken, reason)
                     fruitless = 0 if worker.graded or worker.taken is not None else fruitless + 1
                     if board.todo and fruitless < MAX_FRUITLESS_STARTS:
                         start(slot)
@@ -257,7 +317,7 @@ def _serve(board: _Board, worker: _Worker) -> bool:
         if kind == "ready":
             index = board.next(message[1])
             try:
-                worker.connection.send(None if index is None else board.subs[index])
+                worker.connection.send(None if index is None else board.tasks[index])
             except OSError:  # it ended meanwhile: the submission goes to another
                 if index is not None:
                     board.todo.insert(0, index)
@@ -269,7 +329,7 @@ def _serve(board: _Board, worker: _Worker) -> bool:
             board.finish(index, message[1])
         elif kind == "failed" and worker.taken is not None:
             index, worker.taken = worker.taken, None
-            board.finish(index, grader_failure(board.subs[index], message[1]))
+            board.fail(index, message[1])
 
 
 def _end(workers: Iterable[_Worker]) -> None:

@@ -210,7 +210,8 @@ class Grading:
     defines, and each test's outcome."""
 
     def __init__(self, sub: Submission, assignment: assignments.Assignment,
-                 process: StudentProcess, settings: Settings, items: list[pytest.Item]) -> None:
+                 process: StudentProcess | None, settings: Settings,
+                 items: list[pytest.Item]) -> None:
         self.sub = sub
         self.assignment = assignment
         self.process = process
@@ -413,7 +414,7 @@ class GradingPlugin:
     def _loop(self, session: pytest.Session) -> None:
         sub, self.first = self.first, None
         while sub is not None:
-            if _testable(sub) is None:
+            if testable(sub) is None:
                 self.feed.give(_untestable(sub))
             else:
                 try:
@@ -424,7 +425,7 @@ class GradingPlugin:
                 if broken:
                     break  # this session may be in disorder: the next submission gets a new one
             sub = _take(self.feed, self.job, self.assignment.slug)
-            if sub is not None and _testable(sub) not in (None, self.assignment.slug):
+            if sub is not None and testable(sub) not in (None, self.assignment.slug):
                 self.leftover = sub  # another assignment's: its own session
                 break
 
@@ -438,6 +439,10 @@ class GradingPlugin:
         result = _new_result(sub)
         result.max_score = self.assignment.max_score
         settings, assignment = self.settings, self.assignment
+        items = part_of(self.items, sub.part)
+        if not items:  # a part with no tests (more parts than questions)
+            result.questions = Grading(sub, assignment, None, settings, []).results()
+            return result
         with tempfile.TemporaryDirectory(prefix="advpy-") as scratch:
             try:
                 module_file = prepare(sub, Path(scratch) / "work")
@@ -456,10 +461,10 @@ class GradingPlugin:
             result.sandbox = box.name
             process = StudentProcess(module_file, assignment.slug, settings.limits, launch,
                                      guard=settings.guard)
-            grading = self.current = Grading(sub, assignment, process, settings, self.items)
+            grading = self.current = Grading(sub, assignment, process, settings, items)
             try:
-                for index, item in enumerate(self.items):
-                    after = self.items[index + 1] if index + 1 < len(self.items) else None
+                for index, item in enumerate(items):
+                    after = items[index + 1] if index + 1 < len(items) else None
                     item._report_sections = []  # each run's captured output, not all of them
                     with self.job.test(bool(_spec(item).get("timing"))):
                         session.config.hook.pytest_runtest_protocol(item=item, nextitem=after)
@@ -475,6 +480,44 @@ class GradingPlugin:
         result.score, _ = total(result.questions)
         result.seconds = time.monotonic() - started
         return result
+
+
+def part_of(items: list[pytest.Item], part: tuple[int, int] | None) -> list[pytest.Item]:
+    """The tests of part ``k`` of ``n`` (all of them for None), in their order.
+
+    Parts are made of whole questions (a question's time-outs and points stay
+    together), and questions joined by an ``after`` stay in one part; the
+    groups go to the part with the fewest tests so far, largest first. Every
+    job computes the same parts from the same collected tests."""
+    if part is None:
+        return list(items)
+    k, n = part
+    question_of = {item.name: _spec(item)["question"] for item in items}
+    leader: dict[str, str] = {}
+
+    def find(question: str) -> str:
+        while leader.setdefault(question, question) != question:
+            question = leader[question]
+        return question
+
+    for item in items:
+        for needed in _spec(item)["after"]:
+            if needed in question_of:
+                leader[find(question_of[needed])] = find(_spec(item)["question"])
+    groups: dict[str, list[str]] = {}
+    for question in dict.fromkeys(question_of.values()):
+        groups.setdefault(find(question), []).append(question)
+    size = {question: 0 for question in question_of.values()}
+    for question in question_of.values():
+        size[question] += 1
+    loads, chosen = [0] * n, set()
+    by_size = sorted(groups.values(), key=lambda g: -sum(size[q] for q in g))
+    for group in by_size:
+        lightest = loads.index(min(loads))
+        loads[lightest] += sum(size[q] for q in group)
+        if lightest == k:
+            chosen.update(group)
+    return [item for item in items if _spec(item)["question"] in chosen]
 
 
 def pytest_args(assignment: assignments.Assignment, public_only: bool,
@@ -505,7 +548,7 @@ def grade_stream(feed: Feed, settings: Settings | None = None, job: Job | None =
     job = job or Job()
     sub = _take(feed, job, None)
     while sub is not None:
-        slug = _testable(sub)
+        slug = testable(sub)
         if slug is None:
             feed.give(_untestable(sub))
             sub = _take(feed, job, None)
@@ -558,7 +601,7 @@ def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionRe
     return feed.result
 
 
-def _testable(sub: Submission) -> str | None:
+def testable(sub: Submission) -> str | None:
     """The assignment whose tests ``sub`` runs, None when it cannot run any."""
     if sub.problems or not sub.assignment:
         return None

@@ -112,6 +112,9 @@ class Submission:
     # The graded file (or the zip that could not be opened) where the
     # instructor finds it: inside a zip, the zip's path / the member's path.
     origin: Path | None = None
+    # (k, n): only the k-th of n parts of the assignment's tests, graded beside
+    # the other parts in other jobs (engine.part_of; api merges the parts).
+    part: tuple[int, int] | None = None
 
     @property
     def display(self) -> str:

@@ -5,6 +5,10 @@
   gets exactly the results of the same class graded with ``jobs=1``.
 - A test marked ``timing`` never runs while another job works: a course of
   our own whose tests log when they run, graded with two jobs.
+- Fewer submissions than jobs: one submission's tests are shared out over
+  the jobs in parts of whole questions, graded at once, and merged into the
+  result ``jobs=1`` gives (``api.merge_parts``: a grader error in any part
+  leaves the submission incomplete).
 - ``CpuShare`` itself: a timing test waits for the jobs at work and keeps
   them waiting; a waiting timing test is not starved by jobs that come and go.
 - Eager code fails where the kernel's evidence already decides, not at a
@@ -19,10 +23,12 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, SUBMISSIONS, assert_scores, expected_scores
 
-from autograder import api, engine
+from autograder import api, engine, model
 from autograder.engine import CpuShare, Settings
+from autograder.model import QuestionResult, SubmissionResult
 from autograder.probes import machine
 
 # A small class: for each assignment the reference and wrong submissions
@@ -126,6 +132,78 @@ def test_a_timing_test_runs_while_no_other_job_works(tmp_path):
         if kind == "timing":
             beside = [(s, e) for k, p, s, e in runs if p != pid and s < end and e > start]
             assert not beside, f"a timing test ran from {start} to {end} beside {beside}"
+
+
+def test_one_submission_is_graded_in_parts_at_once(tmp_path):
+    log = tmp_path / "log.txt"
+    course = tmp_path / "hidden"
+    course.mkdir()
+    (course / "test_logged.py").write_text(LOGGED.format(log=str(log)))
+    solution = ROOT / "solutions" / "generators" / "generators.py"
+    settings = Settings(hidden_tests=course)
+    [parts] = api.grade([solution], assignment="generators", jobs=2, settings=settings)
+    runs = [line.split() for line in log.read_text().splitlines()]
+    assert len(runs) == 3 and len({pid for _, pid, _, _ in runs}) == 2, runs
+    log.unlink()
+    [alone] = api.grade([solution], assignment="generators", jobs=1, settings=settings)
+    runs = [line.split() for line in log.read_text().splitlines()]
+    assert len(runs) == 3 and len({pid for _, pid, _, _ in runs}) == 1, runs
+    assert parts.complete and parts.score == parts.max_score
+    assert _scores([parts]) == _scores([alone])
+
+
+@pytest.mark.parametrize("source", [SUBMISSIONS / "generators" / "q7_eager.py",
+                                    SUBMISSIONS / "threads" / "q6_fixed_shares.py"],
+                         ids=lambda p: p.stem)
+def test_a_submission_in_parts_gets_the_result_of_one_job(source):
+    """Scores, statuses and the feedback of every test, in the same order."""
+    slug = source.parent.name
+    parts, alone = (api.grade([source], assignment=slug, jobs=jobs)[0] for jobs in (2, 1))
+    assert_scores(parts, expected_scores(source))
+    assert [(q.id, q.score, [(t.name, t.status, t.feedback) for t in q.tests])
+            for q in parts.questions] == [
+        (q.id, q.score, [(t.name, t.status, t.feedback) for t in q.tests])
+        for q in alone.questions]
+
+
+def _part(questions: dict[str, list[str]], *, complete: bool = True,
+          errors: tuple[str, ...] = ()) -> SubmissionResult:
+    """A part's result: each question with tests of these statuses (a point each)."""
+    made = [QuestionResult(qid, qid, float(statuses.count("passed")),
+                           float(len(statuses)),
+                           [model.TestResult(f"{qid} test {n}", status,
+                                             float(status == "passed"), 1.0, False)
+                            for n, status in enumerate(statuses)])
+            for qid, statuses in questions.items()]
+    return SubmissionResult("s.py", "s", "generators", sum(q.score for q in made), 6.0,
+                            questions=made, errors=list(errors), complete=complete)
+
+
+def test_merging_parts_takes_each_question_from_the_part_that_judged_it():
+    merged = api.merge_parts([
+        _part({"q1": ["passed", "failed"], "q2": []}, errors=("load: NameError",)),
+        _part({"q1": [], "q2": ["passed", "passed"]}, errors=("load: NameError",))])
+    assert [(q.id, q.score) for q in merged.questions] == [("q1", 1.0), ("q2", 2.0)]
+    assert merged.score == 3.0 and merged.complete and merged.errors == ["load: NameError"]
+
+
+def test_a_grader_error_in_one_part_leaves_the_submission_incomplete():
+    judged = _part({"q1": ["passed", "passed"], "q2": []})
+    broken = _part({"q1": ["error"], "q2": ["error"]}, complete=False,
+                   errors=("grader error: the grading process ended",))
+    for parts in ([judged, broken], [broken, judged]):
+        merged = api.merge_parts(parts)
+        assert not merged.complete and merged.score == 0.0
+        assert merged.errors == ["grader error: the grading process ended"]
+
+
+def test_a_submission_that_fails_whole_in_every_part_fails_once():
+    """It could not be prepared: each part says so for every question."""
+    whole = {"q1": ["failed"], "q2": ["failed"]}
+    merged = api.merge_parts([_part(whole, errors=("bad notebook",)),
+                              _part(whole, errors=("bad notebook",))])
+    assert [(q.id, len(q.tests)) for q in merged.questions] == [("q1", 1), ("q2", 1)]
+    assert merged.complete and merged.score == 0.0 and merged.errors == ["bad notebook"]
 
 
 # -- CpuShare, process against process -------------------------------------------
