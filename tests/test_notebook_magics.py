@@ -286,3 +286,27 @@ def test_child_process_runs_definitions_only(tmp_path, monkeypatch):
              "%%bash\nls", "%timeit x = 5")
     assert {"f", "h"} <= set(ns) and not {"g", "x"} & set(ns)
     assert reports(ns) == []
+
+
+def test_cells_compiled_once_run_as_cells_compiled_at_each_load(tmp_path, monkeypatch):
+    """The supervisor compiles a notebook's cells once (``compile_cells``):
+    run from there, the module defines and reports what it does when each
+    load compiles them (a %%timeit cell, a cell that fails only when
+    compiled, a syntax error, a cell that raises), and what runs is the
+    compiled code."""
+    cells = ("def f():\n    return 1\n", "%%timeit\ny = f()\n", "return 2\n", "x = (\n",
+             "z = 1 / 0\n", "w = f() + 1\n")
+    module_file = tmp_path / "nb_module.py"
+    module_file.write_text(notebook_to_module(write_notebook(tmp_path, *cells)), encoding="utf-8")
+    plain = load(module_file)
+    found = notebook.cells_of(module_file.read_bytes())
+    compiled = notebook.compile_cells(str(module_file), found)
+    assert sorted(number for number, *_ in compiled) == [1, 2, 5, 6]
+    monkeypatch.setattr(notebook, "COMPILED", compiled)
+    again = load(module_file)
+    assert reports(again) == reports(plain) and len(reports(plain)) == 3
+    assert again["w"] == plain["w"] == 2 and "y" not in again and "z" not in again
+    last = next(key for key in compiled if key[0] == 6)
+    compiled[last] = compile("w = 41\n", compiled[last].co_filename, "exec")
+    assert load(module_file)["w"] == 41
+    assert notebook.cells_of(b"import os\n") is None

@@ -26,6 +26,7 @@ import io
 import multiprocessing
 import sys
 import traceback
+import types
 
 # Our own copy of the builtins: a cell that patches them does not change how
 # we run the next cells.
@@ -36,6 +37,7 @@ __builtins__ = dict(vars(builtins))
 # otherwise start pools and threads again in every child.
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import,
                ast.ImportFrom, ast.Assign, ast.AnnAssign)
+_CodeType = types.CodeType
 MAX_NOTES = 20  # a notebook of shell lines must not crowd its real errors out of the report
 CAPTURE_CHARS = 64 * 1024  # what %%capture keeps of a cell's output
 TIMEIT = "__advpy_timeit__"  # the function IPython's timeit runs the statements in
@@ -152,6 +154,55 @@ def _notes(cell: dict) -> list[dict]:
             for line, kind, message in cell.get("notes", ())]
 
 
+def compile_cells(path: str, cells: list[dict]) -> dict:
+    """Each cell's code as ``run_cells`` runs it outside a child process,
+    keyed by the cell: compiled once by the supervisor, so that no call
+    parses the notebook's cells again. A cell that does not compile is left
+    out (``run_cells`` then reports its error itself)."""
+    compiled = {}
+    for cell in cells:
+        number, source, timeit = cell["cell"], cell.get("source"), cell.get("timeit")
+        if source is None:
+            continue
+        filename = f"{path}:cell {number}"
+        try:
+            code = compile(_prepare(ast.parse(source, filename), timeit), filename, "exec")
+        except Exception:  # noqa: BLE001 - reported when the cell runs
+            continue
+        compiled[_key(cell)] = code
+    return compiled
+
+
+def _key(cell: dict) -> tuple:
+    timeit = cell.get("timeit")
+    return (cell["cell"], cell.get("source"), tuple(timeit) if isinstance(timeit, list) else timeit)
+
+
+def cells_of(module_source: bytes) -> list[dict] | None:
+    """The cells a module made from a notebook passes to ``run_cells`` (None
+    for any other module)."""
+    try:
+        tree = ast.parse(module_source)
+    except (SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        call = getattr(node, "value", None)
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                and call.func.id == "__advpy_run_cells__" and len(call.args) == 3):
+            try:
+                cells = ast.literal_eval(call.args[2])
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                return None
+            return cells if isinstance(cells, list) and all(
+                isinstance(c, dict) and "cell" in c for c in cells) else None
+    return None
+
+
+# Filled by the supervisor in each worker's fresh copy of this module (see
+# runner.FRESH_MODULES): the cells compiled once.
+COMPILED: dict = {}
+
+
 def run_cells(namespace: dict, path: str, cells: list[dict]) -> list[dict]:
     """Execute each cell in ``namespace``; a cell that raises is recorded and
     the following cells still run. Returns the errors, then the notes on what
@@ -165,18 +216,22 @@ def run_cells(namespace: dict, path: str, cells: list[dict]) -> list[dict]:
         if source is None or (definitions_only and timeit == "cell"):
             continue
         filename = f"{path}:cell {number}"
-        try:
-            tree = ast.parse(source, filename)
-        except SyntaxError as exc:
-            errors.append(_error(number, exc, filename))
-            continue
-        if definitions_only:
-            # Nothing bound inside a timeit function is a definition of the module.
-            skip = set(timeit or ())
-            chunks = [ast.Module([node], []) for node in tree.body
-                      if isinstance(node, DEFINITIONS) and node.lineno not in skip]
+        ready = None if definitions_only else COMPILED.get(_key(cell))
+        if isinstance(ready, _CodeType) and ready.co_filename == filename:
+            chunks: list = [ready]
         else:
-            chunks = [_prepare(tree, timeit)]
+            try:
+                tree = ast.parse(source, filename)
+            except SyntaxError as exc:
+                errors.append(_error(number, exc, filename))
+                continue
+            if definitions_only:
+                # Nothing bound inside a timeit function is a definition of the module.
+                skip = set(timeit or ())
+                chunks = [ast.Module([node], []) for node in tree.body
+                          if isinstance(node, DEFINITIONS) and node.lineno not in skip]
+            else:
+                chunks = [_prepare(tree, timeit)]
         capture = cell.get("capture")
         for code in chunks:
             out, err = _Sink(), _Sink()
@@ -187,7 +242,9 @@ def run_cells(namespace: dict, path: str, cells: list[dict]) -> list[dict]:
                             stack.enter_context(contextlib.redirect_stdout(out))
                         if capture.get("stderr", True):
                             stack.enter_context(contextlib.redirect_stderr(err))
-                    exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - the cell is the student's code
+                    if not isinstance(code, _CodeType):
+                        code = compile(code, filename, "exec")
+                    exec(code, namespace)  # noqa: S102 - the cell is the student's code
             except BaseException as exc:  # noqa: BLE001 - a failing cell is reported, not fatal
                 if not definitions_only:
                     errors.append(_error(number, exc, filename))

@@ -70,6 +70,10 @@ _HOOK: list = []  # the audit hook and its shield, made once in the supervisor (
 # each worker, so that no call pays for compiling them from source again.
 FRESH_MODULES = ("autograder.probes.notebook",)
 _FRESH_CODE: dict = {}
+_FRESH_VALUES: dict = {}  # names each fresh copy gets: a notebook's cells, compiled
+# A notebook's cells are compiled once (by the supervisor) only up to this
+# size: compiling is never run under the worker's limits.
+PRECOMPILE_BYTES = 256 * 1024
 
 RESULT_LIMIT = 1 << 20
 LOADED = b"\x00\x00\x00\x00"  # an empty frame: the submission has loaded
@@ -154,6 +158,7 @@ def _run_probe(config: dict, request: dict, out_fd: int, go_fd: int, source) -> 
         fresh.__file__ = path
         sys.modules[name] = fresh
         exec(code, vars(fresh))  # noqa: S102 - our own module, compiled by the supervisor
+        vars(fresh).update(_FRESH_VALUES.get(name, {}))
     module, report = load(config)
     if (probe_module, probe_name) == ("autograder.probes.common", "load_report"):
         return {"status": "ok", "result": report}
@@ -684,6 +689,25 @@ def _confine(config: dict) -> None:
         _dropped.append(uid)
 
 
+def _precompile_cells(path: str) -> None:
+    """A notebook's cells, compiled here once rather than in every worker
+    (compiling runs none of the student's code)."""
+    notebook = sys.modules.get("autograder.probes.notebook")
+    if notebook is None:
+        return
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read(PRECOMPILE_BYTES + 1)
+        if len(source) > PRECOMPILE_BYTES:
+            return
+        cells = notebook.cells_of(source)
+        if cells:
+            _FRESH_VALUES["autograder.probes.notebook"] = {
+                "COMPILED": notebook.compile_cells(path, cells)}
+    except (OSError, MemoryError, RecursionError):
+        return  # each worker compiles them itself, as for any module
+
+
 def main() -> None:
     """Serve probe calls until the grader closes the request pipe."""
     channel = (int(sys.argv[1]), int(sys.argv[2]))
@@ -704,6 +728,7 @@ def main() -> None:
         if path:
             with open(path, "rb") as handle:
                 _FRESH_CODE[name] = (compile(handle.read(), path, "exec", dont_inherit=True), path)
+    _precompile_cells(config["path"])
     _send(answer_fd, {"status": "ready"})  # no student code has run yet
     while True:
         frame = _read_frame(request_fd)
