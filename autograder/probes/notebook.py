@@ -199,7 +199,7 @@ def cells_of(module_source: bytes) -> list[dict] | None:
 
 
 # Filled by the supervisor in each worker's fresh copy of this module (see
-# runner.FRESH_MODULES): the cells compiled once.
+# runner._prepare_notebook): the cells compiled once.
 COMPILED: dict = {}
 
 

@@ -65,12 +65,12 @@ WATCH_SECONDS = 0.01
 ALL_SIGNALS = frozenset(signal.valid_signals())
 SIGNALS_MASK = sum(1 << (n - 1) for n in range(1, 32) if n not in (9, 19))
 _HOOK: list = []  # the audit hook and its shield, made once in the supervisor (see guard.py)
-# Our modules that a submission's own code imports (the module made from a
-# notebook imports run_cells): compiled once in the supervisor, run afresh in
-# each worker, so that no call pays for compiling them from source again.
-FRESH_MODULES = ("autograder.probes.notebook",)
-_FRESH_CODE: dict = {}
-_FRESH_VALUES: dict = {}  # names each fresh copy gets: a notebook's cells, compiled
+# A module made from a notebook imports run_cells from our notebook module,
+# afresh in each worker (see _run_probe). The supervisor compiles that module,
+# and the notebook's cells, once (see _prepare_notebook): "code", "path",
+# "cells". Empty for any other submission.
+_NOTEBOOK: dict = {}
+NOTEBOOK_MODULE = "autograder.probes.notebook"
 # A notebook's cells are compiled once (by the supervisor) only up to this
 # size: compiling is never run under the worker's limits.
 PRECOMPILE_BYTES = 256 * 1024
@@ -153,12 +153,11 @@ def _run_probe(config: dict, request: dict, out_fd: int, go_fd: int, source) -> 
     # patching them cannot change the probe that judges it.
     for name in [n for n in sys.modules if n == "autograder" or n.startswith("autograder.")]:
         del sys.modules[name]
-    for name, (code, path) in _FRESH_CODE.items():
-        fresh = type(sys)(name)
-        fresh.__file__ = path
-        sys.modules[name] = fresh
-        exec(code, vars(fresh))  # noqa: S102 - our own module, compiled by the supervisor
-        vars(fresh).update(_FRESH_VALUES.get(name, {}))
+    if _NOTEBOOK:
+        fresh = sys.modules[NOTEBOOK_MODULE] = type(sys)(NOTEBOOK_MODULE)
+        fresh.__file__ = _NOTEBOOK["path"]
+        exec(_NOTEBOOK["code"], vars(fresh))  # noqa: S102 - our own module, compiled by the supervisor
+        fresh.COMPILED = _NOTEBOOK["cells"]
     module, report = load(config)
     if (probe_module, probe_name) == ("autograder.probes.common", "load_report"):
         return {"status": "ok", "result": report}
@@ -689,23 +688,25 @@ def _confine(config: dict) -> None:
         _dropped.append(uid)
 
 
-def _precompile_cells(path: str) -> None:
-    """A notebook's cells, compiled here once rather than in every worker
-    (compiling runs none of the student's code)."""
-    notebook = sys.modules.get("autograder.probes.notebook")
+def _prepare_notebook(path: str) -> None:
+    """When the submission is a module made from a notebook: compile our
+    notebook module, and the notebook's cells (up to PRECOMPILE_BYTES), here
+    once rather than in every worker (compiling runs none of the student's code)."""
+    notebook = sys.modules.get(NOTEBOOK_MODULE)
     if notebook is None:
         return
     try:
         with open(path, "rb") as handle:
             source = handle.read(PRECOMPILE_BYTES + 1)
-        if len(source) > PRECOMPILE_BYTES:
-            return
-        cells = notebook.cells_of(source)
-        if cells:
-            _FRESH_VALUES["autograder.probes.notebook"] = {
-                "COMPILED": notebook.compile_cells(path, cells)}
+        if b"__advpy_run_cells__" not in source[:4096]:
+            return  # written by the grader at the top of a notebook's module
+        with open(notebook.__file__, "rb") as handle:
+            code = compile(handle.read(), notebook.__file__, "exec", dont_inherit=True)
+        cells = notebook.cells_of(source) if len(source) <= PRECOMPILE_BYTES else None
+        compiled = notebook.compile_cells(path, cells) if cells else {}
     except (OSError, MemoryError, RecursionError):
-        return  # each worker compiles them itself, as for any module
+        return  # each worker imports and compiles them itself, as for any module
+    _NOTEBOOK.update(code=code, path=notebook.__file__, cells=compiled)
 
 
 def main() -> None:
@@ -723,12 +724,7 @@ def main() -> None:
     # Made once here; each worker adds it before the submission loads.
     _HOOK.extend((guard.make_hook(sorted(n for n in sys.modules if n == "autograder"
                                          or n.startswith("autograder."))), guard.shield))
-    for name in FRESH_MODULES:
-        path = getattr(sys.modules.get(name), "__file__", None)
-        if path:
-            with open(path, "rb") as handle:
-                _FRESH_CODE[name] = (compile(handle.read(), path, "exec", dont_inherit=True), path)
-    _precompile_cells(config["path"])
+    _prepare_notebook(config["path"])
     _send(answer_fd, {"status": "ready"})  # no student code has run yet
     while True:
         frame = _read_frame(request_fd)
