@@ -118,10 +118,17 @@ class StudentProcess:
                   "memory": limits.memory, "processes": limits.processes, "cpu": limits.cpu,
                   "file_size": limits.file_size, "load_timeout": limits.load_timeout,
                   "preload": PROBE_MODULES, "guard": self.guard}
-        wire.write_frame(self._request_fd, _pickle(config))
-        ready, _, _ = select.select([self._answer_fd], [], [], 30)
-        frame = wire.read_frame(self._answer_fd) if ready else None
-        if frame is None or json.loads(frame).get("status") != "ready":
+        # No student code runs before "ready": whatever goes wrong until then
+        # (a wrapper that exits at once breaks the pipe) is the grader's fault.
+        try:
+            wire.write_frame(self._request_fd, _pickle(config))
+            ready, _, _ = select.select([self._answer_fd], [], [], 30)
+            frame = wire.read_frame(self._answer_fd) if ready else None
+            answer = json.loads(frame) if frame is not None else None
+            started = isinstance(answer, dict) and answer.get("status") == "ready"
+        except (OSError, ValueError, wire.FrameTooLarge):
+            started = False
+        if not started:
             self.close()
             time.sleep(0.1)
             raise SandboxFailed(f"the student process did not start: {self.output[-500:]!r}")

@@ -180,6 +180,28 @@ def test_a_sandbox_that_cannot_start_is_a_grader_error(monkeypatch):
     assert any("did not start" in e for e in result.errors)
 
 
+
+def test_a_sandbox_that_breaks_its_pipe_before_starting_is_a_grader_error(monkeypatch):
+    """A wrapper that exits before the grader hands over the configuration
+    (a broken pipe, a race CI once lost) is the grader's fault: no test is
+    failed, no prerequisite is blamed on the student."""
+    from autograder import child
+    from autograder.engine import Settings
+
+    real = child.wire.write_frame
+
+    def broken_pipe(fd, data):
+        if b"load_timeout" in data:  # only the configuration, sent before "ready"
+            raise BrokenPipeError(32, "Broken pipe")
+        return real(fd, data)
+
+    monkeypatch.setattr(child.wire, "write_frame", broken_pipe)
+    result = api.grade([GOOD], settings=Settings(sandbox="none"), jobs=1)[0]
+    statuses = {t.status for q in result.questions for t in q.tests}
+    assert statuses == {"error"}
+    assert result.score == 0 and not result.complete
+    assert any("did not start" in e for e in result.errors)
+
 # -- grader errors: no points given, none silently taken ----------------------
 
 # Hidden tests of our making for the generators assignment: one whose judge
