@@ -66,7 +66,7 @@ def with_otter(cells: list[tuple[str, str]], slug: str) -> list[tuple[str, str]]
     ``grader.check("qN")`` cell after the cell that defines each question's name."""
     from autograder import assignments
 
-    if slug not in assignments.available():
+    if slug not in assignments.slugs():
         return cells
     questions = list(assignments.get(slug).questions)
     result: list[tuple[str, str]] = []

@@ -237,8 +237,11 @@ def _inside(path: str, folder: str) -> bool:
 
 def _hidden(paths: Iterable[str | os.PathLike]) -> list[str]:
     """What the student process must never see, made absolute: what the caller
-    names (the course, hidden tests, the submissions), and always our own package."""
-    return sorted({os.path.realpath(PACKAGE), *(os.path.realpath(p) for p in paths)})
+    names (the course, hidden tests, the submissions), and always our own package.
+    A path inside another is hidden with it (an installed course lives in the
+    package): covering both would mount into a covered, read-only folder."""
+    every = sorted({os.path.realpath(PACKAGE), *(os.path.realpath(p) for p in paths)})
+    return [p for p in every if not any(_inside(p, q) and p != q for q in every)]
 
 
 def _bound_dirs() -> list[str]:

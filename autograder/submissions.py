@@ -140,7 +140,7 @@ class Discovery:
 def infer_assignment(path: Path) -> str | None:
     """The slug that the file or folder name mentions, if exactly one."""
     name = path.name.lower()
-    found = [slug for slug in assignments.SLUGS if slug in name]
+    found = [slug for slug in assignments.slugs() if slug in name]
     return found[0] if len(found) == 1 else None
 
 
@@ -181,7 +181,7 @@ def discover_class(paths: list[Path], assignment: str | None, scratch: Path) -> 
             if sub.assignment is None and not sub.problems:
                 sub.problems.append(
                     f"{where}: cannot tell which assignment this is; name the file after it "
-                    f"({', '.join(assignments.SLUGS)}) or pass -a SLUG")
+                    f"({', '.join(assignments.slugs())}) or pass -a SLUG")
             found.append(sub)
     walk.skipped.sort(key=lambda s: str(s.path))
     return Discovery(found, walk.skipped)

@@ -33,7 +33,6 @@ from pathlib import Path
 from autograder import assignments
 from autograder.exporters.otter_common import (
     BUNDLED_PACKAGE,
-    SPEEDUP_ASSIGNMENTS,
     fingerprint,
     grading_files,
 )
@@ -79,7 +78,8 @@ name = "advpy"
 version = "{version}"
 description = "The part of advpy that grades the {slug} assignment (made by advpy export otter)"
 requires-python = ">=3.10"
-dependencies = ["pytest>=7.4", "nbformat>=5.9", "rich>=13"]
+dependencies = ["pytest>=7.4", "nbformat>=5.9", "rich>=13",
+                "tomli>=1.1; python_version < '3.11'"]
 
 [tool.setuptools.packages.find]
 include = ["autograder*"]
@@ -195,7 +195,7 @@ def guide(slugs: list[str]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for slug in slugs:
-        choice, why = RESOURCES["speedup" if slug in SPEEDUP_ASSIGNMENTS else "default"]
+        choice, why = RESOURCES["speedup" if assignments.get(slug).measures_speedup else "default"]
         points = assignments.get(slug).max_score
         lines.append(f"| `{slug}-autograder.zip` | {points:g} | {choice} | {why} |")
     lines += [

@@ -1,6 +1,6 @@
 """What the otter exporter (:mod:`autograder.exporters.otter`) and the plugin
 it configures (:mod:`autograder.exporters.otter_plugin`) both need: the zip's
-layout, which assignments measure speedup, and the fingerprint of what grades
+layout and the fingerprint of what grades
 an assignment. A leaf: both import it, it imports neither, so the exporter
 (made where advpy is developed) and the plugin (loaded by otter where it
 grades) never import each other.
@@ -15,9 +15,6 @@ from autograder import assignments
 
 PACKAGE = assignments.PACKAGE
 BUNDLED_PACKAGE = "advpy"  # the folder under files/ in the zip
-# Assignments whose tests measure parallel speedup: on fewer than two CPUs
-# they judge from evidence of concurrency, and the student is told so.
-SPEEDUP_ASSIGNMENTS = ("processes",)
 
 
 def grading_files(slug: str) -> dict[str, Path]:
@@ -30,14 +27,14 @@ def grading_files(slug: str) -> dict[str, Path]:
         parts = rel.parts
         if not path.is_file() or "__pycache__" in parts or path.suffix == ".pyc":
             continue
-        if parts[0] in ("demo", "_course"):
+        if parts[0] in ("demo", assignments.BUNDLED):
             continue
         if parts[0] == "hidden" and len(parts) > 2 and parts[1] != slug:
             continue
         files[f"autograder/{rel.as_posix()}"] = path
     student = assignments.get(slug).student_dir
-    for name in (f"{slug}.py", f"test_{slug}.py"):
-        files[f"autograder/_course/assignments/{slug}/{name}"] = student / name
+    for name in (assignments.MANIFEST, f"{slug}.py", f"test_{slug}.py"):
+        files[f"autograder/{assignments.BUNDLED}/assignments/{slug}/{name}"] = student / name
     return files
 
 

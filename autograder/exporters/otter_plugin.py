@@ -37,7 +37,7 @@ from otter.test_files.abstract_test import TestCase, TestCaseResult
 
 from autograder import assignments, sandbox
 from autograder.exporters.otter_checks import RESULTS_ENV, OtterTest, tests_of
-from autograder.exporters.otter_common import BUNDLED_PACKAGE, SPEEDUP_ASSIGNMENTS, fingerprint
+from autograder.exporters.otter_common import BUNDLED_PACKAGE, fingerprint
 from autograder.model import GRADER_ERROR, INCOMPLETE
 
 
@@ -70,7 +70,8 @@ def cpu_budget() -> float:
 def cpu_note(slug: str, budget: float | None = None) -> str | None:
     """What the student is told when speedup cannot be measured here."""
     budget = cpu_budget() if budget is None else budget
-    if slug not in SPEEDUP_ASSIGNMENTS or budget >= 2:
+    wanted = assignments.get(slug).cpus
+    if wanted < 2 or budget >= wanted:
         return None
     return (f"This grading machine gave your submission {budget:g} CPU, too few to measure a "
             "parallel speedup. The tests that would measure speedup judged instead from "
