@@ -470,6 +470,107 @@ def test_a_probe_without_a_shape_is_a_grader_error():
         Student(FakeProcess(None), "student.py", 1.0).call(probe, what="a probe")
 
 
+# -- what the student package carries --------------------------------------------------
+# It holds autograder/judges/ (the public tests need it) and nothing of the
+# hidden tests: a judge only they use lives beside them, in
+# autograder/hidden/<slug>/judges_hidden.py.
+def _defined(tree: ast.Module) -> dict[str, ast.AST]:
+    """The names a module defines at its top level (not those it imports)."""
+    found: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found.update({name.id: node for target in targets for name in ast.walk(target)
+                          if isinstance(name, ast.Name)})
+    return found
+
+
+def _used_from(path: Path, module: str) -> set[str]:
+    """The names of ``module`` that the code in ``path`` reads: ``from module
+    import name``, and ``alias.name`` where ``alias`` names the module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package, _, leaf = module.rpartition(".")
+    used: set[str] = set()
+    aliases: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == module:
+            used.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module == package:
+            aliases.update(alias.asname or alias.name for alias in node.names
+                           if alias.name == leaf)
+        elif isinstance(node, ast.Import):
+            aliases.update(alias.asname for alias in node.names
+                           if alias.name == module and alias.asname)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in aliases):
+            used.add(node.attr)
+    return used
+
+
+def _reads(node: ast.AST) -> set[str]:
+    """The module's names a definition reads: not a class's fields, nor a
+    function's parameters and locals (which shadow a name of the same spelling)."""
+    names = {name.id for name in ast.walk(node)
+             if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Load)}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        arguments = node.args
+        names -= {arg.arg for arg in [*arguments.posonlyargs, *arguments.args,
+                                      *arguments.kwonlyargs, arguments.vararg,
+                                      arguments.kwarg] if arg is not None}
+        names -= {name.id for name in ast.walk(node)
+                  if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store)}
+    return names
+
+
+def _shipped_code() -> list[Path]:
+    """The grader's code that the student package may carry: the package
+    without its hidden tests (nor the demo class's submissions, nor a built
+    course copy), and the public tests."""
+    package = ROOT / "autograder"
+    left_out = [package / "hidden", package / "demo", package / "_course"]
+    return [*(path for path in package.rglob("*.py")
+              if not any(folder in path.parents for folder in left_out)),
+            *(ROOT / "assignments").glob("*/test_*.py")]
+
+
+@pytest.mark.parametrize("module", sorted(path.stem for path in
+                                          (ROOT / "autograder" / "judges").glob("*.py")
+                                          if path.stem != "__init__"))
+def test_public_judges_hold_nothing_only_hidden_tests_use(module):
+    """Every name judges/<slug>.py defines is read by the public tests or the
+    grader's own modules, or by a name of it that is (a helper of a public
+    judge, a shape in SHAPES); tests/ and the hidden tests do not count."""
+    path = ROOT / "autograder" / "judges" / f"{module}.py"
+    defined = _defined(ast.parse(path.read_text(encoding="utf-8")))
+    name = f"autograder.judges.{module}"
+    todo = [used for other in _shipped_code() if other != path
+            for used in _used_from(other, name) if used in defined]
+    reached: set[str] = set()
+    while todo:
+        current = todo.pop()
+        if current not in reached:
+            reached.add(current)
+            todo += _reads(defined[current]) & set(defined)
+    assert reached, f"nothing reads {name}"
+    only_hidden = sorted(set(defined) - reached)
+    assert not only_hidden, (
+        f"{name} defines {only_hidden}, which only hidden tests use: move them to "
+        f"autograder/hidden/{module}/judges_hidden.py")
+
+
+def test_nothing_the_student_package_carries_imports_the_hidden_tests():
+    for path in _shipped_code():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [])
+            assert not any(n == "autograder.hidden" or n.startswith("autograder.hidden.")
+                           for n in names), (path, names)
+
+
 # -- the supervisor's evidence ----------------------------------------------------------
 def _filled(evidence: dict) -> dict:
     """``evidence`` as check_evidence gives it back: pid, and rss and hwm in

@@ -21,6 +21,7 @@ from conftest import ROOT, SUBMISSIONS, grade_file
 from hypothesis import given
 from hypothesis import strategies as st
 
+from autograder.hidden.processes import judges_hidden as hidden
 from autograder.judges import processes as judge
 from autograder.probes import machine, payloads
 from autograder.probes import processes as probe
@@ -97,7 +98,7 @@ def test_work_values_are_computed_by_the_grader_alike():
     in the grader and what the supervisor's calibration computes agree."""
     items = judge.work_items(5, 3000, 0.0)
     want = [payloads.work(tuple(item)) for item in items]
-    assert judge.values(items) == want
+    assert hidden.values(items) == want
     assert machine.calibrate_map(items, 2)["values"] == want
     assert all(0 <= value <= payloads.MASK for value in want)
     assert len(set(want)) == 5  # a fresh seed for each item
@@ -168,7 +169,7 @@ def test_a_timed_wait_cannot_be_skipped():
     assert after["values"] == got and after["pids"] == [os.getpid()]
     assert [entry["pid"] for entry in after["items"]] == [os.getpid()] * 2
     assert after["cpus"] == machine.cpus()
-    assert got != judge.values(items)  # without its salt, no value is right
+    assert got != hidden.values(items)  # without its salt, no value is right
     # The calibration serves salts the same way, and computes the salted values.
     address = judge.salt_server()
     before = machine.calibrate_map(items, 2, False, address)
@@ -260,16 +261,16 @@ def test_targets_run_one_after_another_are_named():
         return {"pid": pid, "how": how, "asked": asked, "released": asked, "ended": ended}
 
     together = [release(pid, machine.GATHERED, 1.0 + pid / 100, 5.0) for pid in pids]
-    judge.started_together("run_processes(target, 3)", pids, together)
+    hidden.started_together("run_processes(target, 3)", pids, together)
     serial = [release(11, machine.HELD_OUT, 1.0, 3.6), release(12, machine.OPEN, 3.7, 3.8),
               release(13, machine.OPEN, 3.9, 4.0)]
     with pytest.raises(AssertionError, match="the 2nd process started only after the 1st "
                                              "had ended: start them all, then join them all"):
-        judge.started_together("run_processes(target, 3)", pids, serial)
+        hidden.started_together("run_processes(target, 3)", pids, serial)
     overlapping = [release(11, machine.HELD_OUT, 1.0, 3.6), release(12, machine.OPEN, 1.1, 3.8),
                    release(13, machine.OPEN, 3.9, 4.0)]
     with pytest.raises(AssertionError, match="the 3rd process started only after the 2nd"):
-        judge.started_together("run_processes(target, 3)", pids, overlapping)
+        hidden.started_together("run_processes(target, 3)", pids, overlapping)
 
 
 def test_a_salted_number_needs_its_salt():

@@ -7,6 +7,12 @@ of its probes to the shape of its observation (``autograder.shapes``);
 ``shape_of`` finds it for ``Student`` (``testing.py``), which checks every
 answer against it before a test reads it. A probe with no declared shape is
 a bug of the grader (``NoShape``), never the student's fault.
+
+These modules hold what the public tests, the engine and the shapes need:
+the student package carries them. A judge that only hidden tests use lives
+beside those tests, in their own folder, which that package leaves out.
+Every probe's shape stays here, hidden tests' probes included: the probes
+themselves ship to students, and ``shape_of`` must find each one.
 """
 
 from typing import Annotated, Any, Literal

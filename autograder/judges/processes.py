@@ -237,14 +237,6 @@ def observe(student, function, *args: Any, what: str, timeout: float | None = No
         raise
 
 
-def raised(student, what: str, error: dict) -> str:
-    """Feedback for a case that raised inside a probe that runs several."""
-    where = f" ({student.display}, {error['where']})" if error.get("where") else ""
-    message = f"{what} raised {error['type']}: {error['message']}{where}."
-    text = f"{error['type']} {error['message']}".lower()
-    return message + (PICKLING if "pickl" in text or "local object" in text else "")
-
-
 def shown(seen: dict) -> str:
     """What a map returned, for feedback: its first values, or its repr."""
     values = seen.get("values")
@@ -279,11 +271,6 @@ def children_cpu(evidence: dict) -> float:
     return _reading(evidence, "end")["children"] - _reading(evidence, "go")["children"]
 
 
-def live_pids(evidence: dict) -> set[int]:
-    """The submission's processes still there (running or unreaped) at the answer."""
-    return {entry["pid"] for entry in evidence.get("live") or ()}
-
-
 # -- work items: values only the CPU-bound loop gives ------------------------------------
 _RANDOM = random.SystemRandom()  # stateless: reads the kernel's random source
 
@@ -314,11 +301,6 @@ def work_items(count: int, iterations: int, seconds: float | list[float] = 0.0) 
     """``count`` items [seed, iterations, seconds] for ``payloads.work``."""
     waits = seconds if isinstance(seconds, list) else [seconds] * count
     return [[seed, iterations, wait] for seed, wait in zip(seeds(count), waits, strict=True)]
-
-
-def values(items: list[list]) -> list[int]:
-    """What ``payloads.work`` returns for each item, computed here."""
-    return [mix(seed, iterations) for seed, iterations, *_ in items]
 
 
 # -- waits that cannot be skipped: salts (machine.py) ------------------------------------
@@ -392,34 +374,6 @@ def proven(what: str, peers: list[dict], answers: dict[int, int]) -> Runs:
             f"{what}: a process connected as target but did not do target's work; pass the "
             "function you are given as the target of each Process, and start() them")
     return found
-
-
-def _ordinal(number: int) -> str:
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10 if number % 100 not in (11, 12, 13)
-                                            else 0, "th")
-    return f"{number}{suffix}"
-
-
-def started_together(what: str, pids: list[int], releases: list[dict | None]) -> None:
-    """The processes that ran the target (``pids``) all waited at the grader's
-    gate at once: it released each of them when all had gathered (its
-    ``releases``, one per nonce). Otherwise say which process started only
-    after an earlier one had ended (the gate saw it hang up)."""
-    ran = set(pids)
-    mine = sorted((r for r in releases if r is not None and r["pid"] in ran),
-                  key=lambda r: r["asked"])
-    if ran <= {r["pid"] for r in mine if r["how"] == machine.GATHERED}:
-        return
-    for index in range(1, len(mine)):
-        ended = [r["ended"] for r in mine[:index] if r["ended"] is not None]
-        if len(ended) == index and mine[index]["asked"] >= max(ended):
-            raise StudentFailure(
-                f"{what}: the {_ordinal(index + 1)} process started only after the "
-                f"{_ordinal(index)} had ended: start them all, then join them all (a join "
-                "right after each start waits for that process before the next one starts).")
-    raise StudentFailure(
-        f"{what}: its {len(pids)} processes never ran target at the same time: start them "
-        "all, then join them all.")
 
 
 def meanwhile(function: Callable, *args: Any) -> Future:

@@ -6,8 +6,6 @@ reports of ``autograder.probes.threads`` may all be a hang report instead
 (``Hung``: where the threads were when the call was interrupted).
 """
 
-from collections import Counter
-from json import dumps
 from typing import Any, Literal
 
 from autograder.errors import StudentFailure
@@ -28,11 +26,8 @@ from autograder.shapes import (
     per_case,
 )
 
-LATENCY = 0.03  # the stub's simulated database latency, between read and write
 STUCK = ("Is a lock never released, or taken twice by the same thread (a Lock is not "
          "reentrant)? Do your threads ever stop? Did you join them?")
-NOT_DAEMON = ("The interpreter waits for every thread that is not a daemon: create the "
-              "heartbeat thread with daemon=True.")
 
 
 # -- shapes --------------------------------------------------------------------
@@ -286,8 +281,3 @@ def errors_text(errors: list[dict]) -> str:
     where = f" ({first['where']})" if first.get("where") else ""
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f" A thread raised {first['type']}: {first['message']}{where}{more}."
-
-
-def counts(items: list) -> dict:
-    """A multiset of JSON items, for comparing calls with items."""
-    return dict(Counter(dumps(item, sort_keys=True) for item in items))

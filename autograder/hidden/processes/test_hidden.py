@@ -54,6 +54,7 @@ import multiprocessing
 import os
 import weakref
 
+from autograder.hidden.processes import judges_hidden as hidden
 from autograder.judges import processes as judge
 from autograder.probes import machine
 from autograder.probes import processes as probe
@@ -126,7 +127,7 @@ def _cases(student, probe_function, *args, whats, timeout=10):
                          timeout=timeout, hint=judge.HANGS).result
     for observation, what in zip(seen, whats, strict=False):
         if "error" in observation:
-            raise StudentFailure(judge.raised(student, what, observation["error"]))
+            raise StudentFailure(hidden.raised(student, what, observation["error"]))
         yield observation, what
 
 
@@ -228,7 +229,7 @@ def test_run_processes_starts_all_first(student):
     pids = _targets(seen, what, answers.result())
     assert len(pids) == GATED, (
         f"{what}: target ran in {len(pids)} child process(es), not {GATED}")
-    judge.started_together(what, pids, seen.evidence["around"]["after"]["items"])
+    hidden.started_together(what, pids, seen.evidence["around"]["after"]["items"])
 
 
 @check("q2", weight=0.5, timeout=15, after="test_run_processes_runs_target")
@@ -252,7 +253,7 @@ def test_run_processes_default_and_join(student):
     late = [pid for pid in pids if pid not in finished]
     # The kernel closes a process's end of the socket when it ends; the
     # supervisor also sees a child that was never joined still there at the end.
-    unjoined = set(pids) & judge.live_pids(seen.evidence)
+    unjoined = set(pids) & hidden.live_pids(seen.evidence)
     assert not late and not unjoined, (
         f"run_processes returned while {max(len(late), len(unjoined))} of its processes had "
         "not ended: join() every process before returning")
@@ -292,7 +293,7 @@ def test_parallel_map_edges(student):
     cases = [("square", [], 2), ("square", [3, -2], 4), ("work", slow_first, 3)]
     whats = ["parallel_map(f, [], workers=2)", "parallel_map(f, [3, -2], workers=4)",
              "parallel_map(f, 7 items, workers=3), the first items the slowest"]
-    wants = [[], [9, 4], judge.values(slow_first)]
+    wants = [[], [9, 4], hidden.values(slow_first)]
     for (seen, what), want in zip(_cases(student, probe.mapped_cases, "parallel_map", cases,
                                          whats=whats, timeout=30), wants, strict=False):
         assert seen["values"] == want, (
@@ -342,7 +343,7 @@ def _workers_of(student, seen, whats: list[str], sizes: list[int], case: int) ->
         raise judge.unreadable(whats[case], "not one report for each case")
     observation, what = result[case], whats[case]
     if "error" in observation:
-        raise StudentFailure(judge.raised(student, what, observation["error"]))
+        raise StudentFailure(hidden.raised(student, what, observation["error"]))
     first = sum(sizes[:case])
     judge.unsalted(what, after["values"][first:first + sizes[case]])
     pids = set(after["groups"][case]["pids"])
@@ -391,7 +392,7 @@ def test_parallel_map_start_methods(student):
     for method in START_METHODS:
         items = judge.work_items(6, judge.iterations_for(METHOD_ITEM))
         what = f"parallel_map(f, 6 items, workers=1) with the {method!r} start method"
-        want = judge.meanwhile(judge.values, items)
+        want = judge.meanwhile(hidden.values, items)
         seen = judge.observe(student, probe.mapped, "parallel_map", "work", items, 1, method,
                              what=what, timeout=METHOD_SECONDS, hint=judge.HANGS)
         assert seen.result["values"] == want.result(), (
@@ -541,7 +542,7 @@ def _waiting_at_once(student, seen, whats: list[str], case: int) -> int:
     if len(result) <= case or len(after["groups"]) <= case:
         raise judge.unreadable(whats[case], "not one report for each case")
     if "error" in result[case]:
-        raise StudentFailure(judge.raised(student, whats[case], result[case]["error"]))
+        raise StudentFailure(hidden.raised(student, whats[case], result[case]["error"]))
     return after["groups"][case]["peak"]
 
 
@@ -552,7 +553,7 @@ def test_io_map_uses_workers_threads(student):
     what = whats[0]
     result, after = seen.result, seen.evidence["around"]["after"]
     if "error" in result[0]:
-        raise StudentFailure(judge.raised(student, what, result[0]["error"]))
+        raise StudentFailure(hidden.raised(student, what, result[0]["error"]))
     want = after["values"][:IO_COUNT]
     assert result[0]["values"] == want, (
         f"{what} returned {judge.shown(result[0])}, not f(x) for each x, in order")
@@ -589,7 +590,7 @@ def test_io_map_edges(student):
     cases = [("square", [], 3), ("work", slow_first, 3)]
     whats = ["io_map(f, [], workers=3)",
              "io_map(f, 6 items, workers=3), the first items the slowest"]
-    wants = [[], judge.values(slow_first)]
+    wants = [[], hidden.values(slow_first)]
     for (seen, what), want in zip(_cases(student, probe.mapped_cases, "io_map", cases,
                                          whats=whats), wants, strict=False):
         assert seen["values"] == want, (
@@ -647,7 +648,7 @@ def _squared_by(student, seen, whats: list[str], case: int) -> set[int]:
     if len(result) <= case or len(after["groups"]) <= case:
         raise judge.unreadable(whats[case], "not one report for each case")
     if "error" in result[case]:
-        raise StudentFailure(judge.raised(student, whats[case], result[case]["error"]))
+        raise StudentFailure(hidden.raised(student, whats[case], result[case]["error"]))
     pids = set(after["groups"][case]["pids"])
     assert seen.evidence["pid"] not in pids, (
         f"{whats[case]}: the calling process squared numbers itself; each child process "

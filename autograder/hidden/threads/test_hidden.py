@@ -17,8 +17,10 @@ explanation (which would show a hidden test's expected answer).
 
 from statistics import median
 
+from autograder.hidden.threads import judges_hidden as hidden
+from autograder.hidden.threads.judges_hidden import NOT_DAEMON
 from autograder.judges import threads as judge
-from autograder.judges.threads import NOT_DAEMON, run_probe
+from autograder.judges.threads import run_probe
 from autograder.probes import threads as probe
 from autograder.testing import check
 
@@ -79,10 +81,10 @@ def test_increase_lock_covers_everything(student):
             "increase released the lock between the read and the write, and took it again: "
             "another thread can slip in between; hold it once for the whole sequence")
     slept_outside = [s for s in seen["sleeps"] if not s["held"] and (s["seconds"] or 0) > 0]
-    assert write["seconds"] >= 0.8 * judge.LATENCY and not slept_outside, (
+    assert write["seconds"] >= 0.8 * hidden.LATENCY and not slept_outside, (
         f"the lock was held for {write['seconds']:.3f} s around the write"
         f"{' and time.sleep ran while it was not held' if slept_outside else ''}: the "
-        f"simulated latency (time.sleep({judge.LATENCY:g})) between the read and the write "
+        f"simulated latency (time.sleep({hidden.LATENCY:g})) between the read and the write "
         "must happen while the lock is held")
     # The first thread to ask for the lock waits until the other has held it:
     # whatever it read before asking is stale then, however it adds one.
@@ -268,7 +270,7 @@ def _judge_case(seen: dict, what: str, items: list, workers: int) -> None:
         f"{what} had {seen['started']} threads of its own running at once while the worker "
         f"ran, more than {workers}: start exactly num_workers worker threads, and let the "
         "calling thread put the items on the queue")
-    assert judge.counts(seen["calls"]) == judge.counts(items), (
+    assert hidden.counts(seen["calls"]) == hidden.counts(items), (
         f"{what} called the worker {len(seen['calls'])} times for {len(items)} items: each "
         "item must be processed exactly once")
     assert seen["threads"] <= workers, (
