@@ -533,8 +533,10 @@ def pytest_args(assignment: assignments.Assignment, public_only: bool,
     # The instructor's other pytest plugins (pytest-randomly, -xdist, -timeout,
     # trio's...) would reorder, time or slow down what the judge runs.
     autoload = ["--disable-plugin-autoload"] if _PYTEST_VERSION >= (8, 4) else []
+    # The student package has no hidden tests, so no folder of them to root at.
+    root = hidden_tests.parent if hidden_tests.parent.is_dir() else assignment.public_tests.parent
     return [*targets, *(arg for name in quiet for arg in ("-p", f"no:{name}")), *autoload,
-            "--assert=plain", "-c", os.devnull, "--rootdir", str(hidden_tests.parent),
+            "--assert=plain", "-c", os.devnull, "--rootdir", str(root),
             "--import-mode=importlib"]
 
 

@@ -6,7 +6,7 @@ Everything that comes from a result is untrusted text (a student's code
 wrote part of the feedback, and chose its file's name): it is escaped in
 HTML and fenced or escaped in Markdown. Hidden tests appear as the results
 model has them, by their title and feedback, which never hold the expected
-answer (see ``autograder.hidden``); their code is never read here.
+answer (see the hidden tests' package); their code is never read here.
 """
 
 from __future__ import annotations

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import ast
 import shutil
+import zipfile
 
 import nbformat
 import pytest
 from conftest import ROOT
 
-from autograder import assignments, cli, notebooks
+from autograder import assignments, cli, notebooks, student_wheel
 from autograder.release import ReleaseError, release, verify
 
 SLUGS = assignments.available()
@@ -87,6 +88,58 @@ def test_a_hidden_test_in_the_bundle_is_refused(bundle, tmp_path):
     public = copy / slug / f"test_{slug}.py"
     public.write_text(public.read_text().replace("hidden=False", "hidden=True", 1))
     with pytest.raises(ReleaseError, match="not declared hidden=False"):
+        verify(copy)
+
+
+def test_the_bundle_holds_the_student_wheel(bundle):
+    assert sorted(p.name for p in bundle.iterdir() if p.is_file()) == [
+        student_wheel.wheel_name()]
+    for slug in SLUGS:
+        assert f"pip install ../{student_wheel.wheel_name()}" in (
+            bundle / slug / "README.md").read_text()
+
+
+def _plant(bundle, tmp_path, member: str, text: str):
+    """A copy of ``bundle`` (which release verified) whose wheel also holds
+    ``member`` with ``text``."""
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    with zipfile.ZipFile(copy / student_wheel.wheel_name(), "a") as wheel:
+        wheel.writestr(member, text)
+    return copy
+
+
+def test_a_leak_inside_the_wheel_is_refused(bundle, tmp_path):
+    slug = SLUGS[0]
+    hidden = sorted(assignments.get(slug).hidden_tests.glob("test_*.py"))[0]
+    name = next(n.name for n in ast.parse(hidden.read_text()).body
+                if isinstance(n, ast.FunctionDef) and n.name.startswith("test_"))
+    copy = _plant(bundle, tmp_path / "name", "autograder/notes.py", f"# see {name}\n")
+    with pytest.raises(ReleaseError, match=f"notes.py in {student_wheel.wheel_name()} "
+                                           f"names {name}, a hidden test"):
+        verify(copy)
+    # One line of the reference, alone in a file that is not even Python.
+    solution = (ROOT / "solutions" / slug / f"{slug}.py").read_text()
+    line = next(line.strip() for line in solution.splitlines()
+                if line.strip().startswith("return ") and len(line.strip()) >= 30)
+    copy = _plant(bundle, tmp_path / "line", "autograder/notes.txt", f"  {line}\n")
+    with pytest.raises(ReleaseError, match="notes.txt in .* holds this line of the reference"):
+        verify(copy)
+    copy = _plant(bundle, tmp_path / "file", f"autograder/hidden/{slug}/__init__.py", "")
+    with pytest.raises(ReleaseError, match="autograder/hidden/, which students must not get"):
+        verify(copy)
+    copy = _plant(bundle, tmp_path / "solutions",
+                  f"autograder/{assignments.BUNDLED}/solutions/{slug}/notes.md", "mine")
+    with pytest.raises(ReleaseError, match="solutions/, which students must not get"):
+        verify(copy)
+
+
+def test_a_wheel_that_cannot_be_opened_is_refused(bundle, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    wheel = copy / student_wheel.wheel_name()
+    wheel.write_bytes(wheel.read_bytes()[:1000])
+    with pytest.raises(ReleaseError, match="cannot be opened to check it"):
         verify(copy)
 
 
