@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from autograder import api, render, report, submissions
+from autograder import api, cluster, render, report, submissions
 from autograder.engine import Settings
 from autograder.model import QuestionResult, SubmissionResult, TestResult
 
@@ -65,7 +65,8 @@ def grade_class(paths: Sequence[Path | str], *, assignment: str | None = None, o
                 jobs: int | None = None, regrade: bool = False,
                 settings: Settings | None = None,
                 progress: Callable[[SubmissionResult], None] | None = None,
-                on_start: Callable[[int, int], None] | None = None) -> ClassRun:
+                on_start: Callable[[int, int], None] | None = None,
+                dask: str | None = None) -> ClassRun:
     """Grade a class into ``out``, resuming whatever an earlier run finished.
 
     ``progress`` is called with each newly graded result as it finishes, just
@@ -73,7 +74,9 @@ def grade_class(paths: Sequence[Path | str], *, assignment: str | None = None, o
     KeyboardInterrupt there after a Ctrl-C, whose interrupted submission is not
     a real result), the run stops and that result is not kept. ``on_start`` is
     told (to grade, reused) once discovery is done. ``jobs`` None leaves the
-    number of parallel gradings to ``api.grade_submissions``.
+    number of parallel gradings to ``api.grade_submissions``. ``dask``: the
+    address of a Dask scheduler (or ``local:N``) to grade on instead
+    (``autograder.cluster``; ``jobs`` does not apply).
     """
     out = Path(out)
     results_dir = out / RESULTS
@@ -111,9 +114,13 @@ def grade_class(paths: Sequence[Path | str], *, assignment: str | None = None, o
             done[index] = result
 
         settings = api.private(settings, [*map(Path, paths), out])
-        graded = api.grade_submissions([subs[i] for i in todo], settings=settings,
-                                       progress=finished,
-                                       **({} if jobs is None else {"jobs": jobs}))
+        if dask is not None:
+            graded = cluster.grade_submissions([subs[i] for i in todo], address=dask,
+                                               settings=settings, progress=finished)
+        else:
+            graded = api.grade_submissions([subs[i] for i in todo], settings=settings,
+                                           progress=finished,
+                                           **({} if jobs is None else {"jobs": jobs}))
         for index, result in zip(todo, graded, strict=True):
             done.setdefault(index, result)
     run = ClassRun(results=[done[i] for i in range(len(subs))], keys=keys,

@@ -8,6 +8,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -18,10 +19,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from autograder import api, classroom, render, sandbox
+from autograder import api, render, sandbox
 from autograder.child import Limits
 from autograder.engine import Settings
 from autograder.model import INCOMPLETE, SubmissionResult
+
+if TYPE_CHECKING:
+    from autograder.classroom import ClassRun
+
+try:  # only the student package (advpy-student) has it: there, only `check` works
+    from autograder._student import REFUSAL as STUDENT_PACKAGE
+except ImportError:
+    STUDENT_PACKAGE = None
 
 # Exit status of `advpy grade` when a submission is incomplete (a grader error):
 # its score lacks what could not be judged, and it must be regraded.
@@ -63,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                             "canvas.csv, feedback/ and report.html")
     grade.add_argument("--regrade", action="store_true",
                        help="with --out: grade again the submissions already finished in DIR")
+    grade.add_argument("--dask", metavar="ADDRESS|local:N",
+                       help="with --out: grade on the Dask cluster whose scheduler is at "
+                            "ADDRESS (tcp://host:8786), or on N local worker processes")
     grade.add_argument("--demo", action="store_true",
                        help="grade the bundled sample class (into a temporary --out)")
     grade.add_argument("--details", action="store_true",
@@ -125,11 +137,19 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.regrade and args.out is None:
         err.print("advpy grade: --regrade works with --out DIR (the results to grade again)")
         return 2
+    if args.dask and (args.out is None and not args.demo or args.jobs is not None):
+        err.print("advpy grade: --dask works with --out DIR, without --jobs (the cluster's "
+                  "workers are the jobs)")
+        return 2
     out = args.out
     if out is None and args.demo:
         out = Path(tempfile.mkdtemp(prefix="advpy-demo-"))  # kept: the report is in it
     run = None
     if out is not None:
+        # A class's modules (and the student package, which has none of them)
+        # are imported only to grade a class.
+        from autograder import cluster
+
         try:
             run = _grade_class(args, paths, out, err)
         except KeyboardInterrupt:
@@ -137,6 +157,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
                       "run the same command again to grade the rest.", style="bold yellow",
                       soft_wrap=True)
             return EXIT_INTERRUPTED
+        except cluster.ClusterError as exc:
+            err.print(f"advpy grade: {exc}. Every finished submission is kept in "
+                      f"{out / 'results'}; the same command grades the rest.", style="bold red",
+                      soft_wrap=True, markup=False)
+            return 2
         results = run.results
     else:
         kwargs = {} if args.jobs is None else {"jobs": args.jobs}
@@ -198,8 +223,10 @@ class _Interrupt:
 
 
 def _grade_class(args: argparse.Namespace, paths: list[Path], out: Path,
-                 err: Console) -> classroom.ClassRun:
+                 err: Console) -> ClassRun:
     """``grade_class`` under a progress bar (ETA, live counts) on stderr."""
+    from autograder import classroom
+
     columns = [TextColumn("[progress.description]{task.description}"), BarColumn(bar_width=15),
                MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                TextColumn("{task.fields[counts]}")]
@@ -231,7 +258,8 @@ def _grade_class(args: argparse.Namespace, paths: list[Path], out: Path,
             kwargs = {} if args.jobs is None else {"jobs": args.jobs}
             return classroom.grade_class(paths, assignment=args.assignment, out=out,
                                          regrade=args.regrade, settings=_settings(args),
-                                         progress=finished, on_start=started, **kwargs)
+                                         progress=finished, on_start=started,
+                                         dask=args.dask, **kwargs)
         finally:
             signal.signal(signal.SIGINT, previous)
 
@@ -249,6 +277,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_release(args: argparse.Namespace) -> int:
     from autograder.release import ReleaseError, release
+    from autograder.student_wheel import wheel_name
 
     err = Console(stderr=True)
     try:
@@ -258,7 +287,9 @@ def cmd_release(args: argparse.Namespace) -> int:
         return 1
     for folder in folders:
         print(folder)
-    err.print("checked: no reference solution and no hidden test in the bundle", style="dim")
+    print(args.directory / wheel_name())
+    err.print("checked: no reference solution and no hidden test in the bundle (the student "
+              "wheel included)", style="dim")
     return 0
 
 
@@ -268,7 +299,13 @@ def _export_otter(directory: Path, slugs: list[str] | None) -> list[Path]:
     return [*otter.export(directory, slugs=slugs), directory / "GRADESCOPE.md"]
 
 
-EXPORTERS = {"otter": _export_otter}
+def _export_nbgrader(directory: Path, slugs: list[str] | None) -> list[Path]:
+    from autograder.exporters import nbgrader
+
+    return nbgrader.export(directory, slugs=slugs)
+
+
+EXPORTERS = {"otter": _export_otter, "nbgrader": _export_nbgrader}
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -284,5 +321,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if STUDENT_PACKAGE and args.command != "check":
+        Console(stderr=True).print(f"advpy {args.command}: {STUDENT_PACKAGE}", style="bold red",
+                                   soft_wrap=True, markup=False)
+        return 2
     return {"grade": cmd_grade, "check": cmd_check, "release": cmd_release,
             "export": cmd_export}[args.command](args)
