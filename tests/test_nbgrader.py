@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 import csv
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,9 @@ from autograder import api, assignments, cli, notebooks
 from autograder.exporters import nbgrader as nbgrader_export
 
 SLUG = "generators"
+# A student who searches the machine for the course folder (its source
+# notebook holds the reference and the hidden tests).
+SNOOP = ROOT / "tests" / "hostile" / SLUG / "snoops_nbgrader_course.py"
 TIMEOUT = 600
 WRONG = ("q1_yields_four.py", "q5_off_by_one.py")  # each with one named bug, cheap to grade
 NOISY = '''import sys
@@ -116,6 +120,7 @@ def course(tmp_path_factory) -> Path:
                 "tampered": tampered(reference)}
     for name in WRONG:
         students[Path(name).stem] = filled(release, (SUBMISSIONS / SLUG / name).read_text("utf-8"))
+    students["snoop"] = filled(release, SNOOP.read_text("utf-8"))
     for student, notebook in students.items():
         path = course / "submitted" / student / SLUG / f"{SLUG}.ipynb"
         path.parent.mkdir(parents=True)
@@ -232,6 +237,20 @@ def test_the_verdicts_replace_what_the_notebook_says(course, autograded):
     assert "hidden=True" in q1.source  # nbgrader restored the locked cell
     assert q1.outputs[0]["name"] == "stdout" and "q1 (mygenerator)" in q1.outputs[0]["text"]
     assert q1.outputs[-1]["data"]["text/plain"] == "2"
+
+
+def test_student_code_cannot_read_the_course(course, autograded):
+    """The hostile snoop's search finds the course's source notebook from
+    outside the sandbox, and not from inside it: its count_evens, right only
+    if it read the reference, scores 0 in the gradebook; the rest is full."""
+    spec = importlib.util.spec_from_file_location("snoop", SNOOP)
+    snoop = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(snoop)
+    found = snoop.find_courses(roots=(str(course.parent),))
+    assert [Path(c) for c in found] == [course] and snoop.read_solution(found[0])
+    scores = gradebook_scores(course, ["snoop"])["snoop"]
+    full = {q.id: q.points for q in assignments.get(SLUG).questions}
+    assert scores == {**full, "q5": 0.0}
 
 
 def test_nbgrader_export_writes_the_totals(course, autograded):

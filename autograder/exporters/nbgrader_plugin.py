@@ -252,7 +252,13 @@ class AdvpyGrade(NbGraderPreprocessor):
         from autograder.child import Limits
         from autograder.engine import Settings
 
-        return Settings(limits=Limits(memory=int(self.memory_gib * 1024**3)), sandbox=self.sandbox)
+        # The course folder holds the source notebooks (the reference, the
+        # hidden tests), the gradebook and every submission: hidden from
+        # student code as advpy's own course is.
+        coursedir = getattr(self._converter(), "coursedir", None)
+        private = (Path(coursedir.root).resolve(),) if coursedir is not None else ()
+        return Settings(limits=Limits(memory=int(self.memory_gib * 1024**3)), sandbox=self.sandbox,
+                        private=private)
 
     def _grade_files(self, files: list[Path], slug: str) -> list[dict]:
         from autograder import api
