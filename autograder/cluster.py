@@ -48,6 +48,7 @@ from autograder import assignments
 from autograder.engine import (
     CpuShare,
     Job,
+    OneFeed,
     Settings,
     describe,
     grade_one,
@@ -147,21 +148,6 @@ def fingerprint(slug: str, settings: Settings) -> str:
 
 
 # -- on a worker ----------------------------------------------------------------
-@dataclass
-class _Alone:
-    """The feed of one submission."""
-
-    sub: Submission | None
-    result: SubmissionResult | None = None
-
-    def take(self, assignment: str | None) -> Submission | None:
-        sub, self.sub = self.sub, None
-        return sub
-
-    def give(self, result: SubmissionResult) -> None:
-        self.result = result
-
-
 def machine_share() -> Path:
     """The lock folder that the workers of this machine share its CPUs through
     (one per user, in the system's temporary folder)."""
@@ -189,7 +175,7 @@ def grade_parcel(parcel: Parcel, settings: Settings) -> tuple[str, str]:
     share = CpuShare(machine_share())
     try:
         with tempfile.TemporaryDirectory(prefix="advpy-", dir=_worker_folder()) as scratch:
-            feed = _Alone(unpack(parcel, Path(scratch)))
+            feed = OneFeed(unpack(parcel, Path(scratch)))
             grade_stream(feed, settings, Job(slot=0, owner=os.getpid(), share=share))
     finally:
         share.close()

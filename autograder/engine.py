@@ -582,8 +582,9 @@ def _take(feed: Feed, job: Job, assignment: str | None) -> Submission | None:
 
 
 @dataclass
-class _One:
-    """A feed of one submission."""
+class OneFeed:
+    """A feed of one submission (a local grade_one, a Dask worker's task):
+    ``result`` holds what the session gave back."""
 
     sub: Submission | None
     result: SubmissionResult | None = None
@@ -598,7 +599,7 @@ class _One:
 
 def grade_one(sub: Submission, settings: Settings | None = None) -> SubmissionResult:
     """Grade one submission; never raises for anything the submission does."""
-    feed = _One(sub)
+    feed = OneFeed(sub)
     grade_stream(feed, settings)
     return feed.result
 

@@ -46,3 +46,17 @@ def submissions(slug: str) -> list[pytest.param]:
         return []
     return [pytest.param(p, id=f"{slug}/{p.name}") for p in sorted(folder.iterdir())
             if p.suffix in (".py", ".ipynb")]
+
+
+def grader_check_outputs(notebook) -> dict[str, str]:
+    """What each ``grader.check("qN")`` cell of an executed notebook
+    displayed, by question; a check cell that raised fails the test."""
+    shown = {}
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.startswith("grader.check("):
+            qid = cell.source.split('"')[1]
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            assert not errors, (qid, errors[0].ename, errors[0].evalue)
+            shown[qid] = "".join(o.get("data", {}).get("text/plain", "")
+                                 for o in cell.outputs if o.output_type == "execute_result")
+    return shown

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import grader_check_outputs
 
 from autograder import assignments, student_wheel
 from autograder.release import release
@@ -265,14 +266,7 @@ def test_grader_check_runs_in_the_release_notebook(student, tmp_path):
     kernel = re.search(r"kernel: (.*)", printed).group(1)
     assert Path(kernel) == student.venv.python, printed  # not resolved: the venv's own link
     _assert_in(re.search(r"autograder: (.*)", printed).group(1), student.venv.site_packages)
-    shown = {}
-    for cell in ran.cells:
-        if cell.cell_type == "code" and cell.source.startswith("grader.check("):
-            qid = cell.source.split('"')[1]
-            errors = [o for o in cell.outputs if o.output_type == "error"]
-            assert not errors, (qid, errors[0].ename, errors[0].evalue)
-            shown[qid] = "".join(o.get("data", {}).get("text/plain", "")
-                                 for o in cell.outputs if o.output_type == "execute_result")
+    shown = grader_check_outputs(ran)
     assert sorted(shown) == sorted(q.id for q in questions)
     assert "All test cases passed!" in shown[q1.id], shown[q1.id]
     assert f"{q2.id} results:" in shown[q2.id] and "Test case failed" in shown[q2.id], shown[q2.id]

@@ -10,7 +10,7 @@ import zipfile
 
 import nbformat
 import pytest
-from conftest import ROOT
+from conftest import ROOT, grader_check_outputs
 
 from autograder import assignments, cli, notebooks, student_wheel
 from autograder.release import ReleaseError, release, verify
@@ -158,15 +158,7 @@ def _run_notebook(path, cwd) -> dict[str, str]:
     notebook = nbformat.read(str(path), as_version=4)
     NotebookClient(notebook, timeout=300, allow_errors=True,
                    resources={"metadata": {"path": str(cwd)}}).execute()
-    shown = {}
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.source.startswith("grader.check("):
-            qid = cell.source.split('"')[1]
-            errors = [o for o in cell.outputs if o.output_type == "error"]
-            assert not errors, (qid, errors[0].ename, errors[0].evalue)
-            shown[qid] = "".join(o.get("data", {}).get("text/plain", "")
-                                 for o in cell.outputs if o.output_type == "execute_result")
-    return shown
+    return grader_check_outputs(notebook)
 
 
 @pytest.mark.slow
