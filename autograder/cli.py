@@ -272,6 +272,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     count = sum(len(q.tests) for q in result.questions)
     console.print(f"{passed} of {count} public checks passed. The grader also runs hidden "
                   "tests: passing these does not mean full marks.")
+    if result.has_grader_errors or not result.complete:
+        # As for `advpy grade`: what could not be judged is not the student's fault.
+        Console(stderr=True).print(
+            "Some checks could not run (a grader error, not a fault of your code): "
+            + "; ".join(result.errors), style="bold yellow", soft_wrap=True, markup=False)
+        return EXIT_INCOMPLETE
     return 0
 
 

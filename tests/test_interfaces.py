@@ -202,6 +202,25 @@ def test_a_sandbox_that_breaks_its_pipe_before_starting_is_a_grader_error(monkey
     assert result.score == 0 and not result.complete
     assert any("did not start" in e for e in result.errors)
 
+
+def test_advpy_check_says_when_a_check_could_not_run(monkeypatch, capsys):
+    """A student's check with a grader error exits 3, as `advpy grade` does,
+    and says the fault is not the student's code."""
+    from autograder import cli, sandbox
+
+    real = sandbox.Plain.launch
+
+    def broken(self, module_path, scratch, limits=None, hidden=()):
+        launch = real(self, module_path, scratch, limits, hidden)
+        launch.prefix = ["/bin/false"]
+        return launch
+
+    monkeypatch.setattr(sandbox.Plain, "launch", broken)
+    assert cli.main(["check", str(STUB), "--sandbox", "none"]) == cli.EXIT_INCOMPLETE
+    assert "not a fault of your code" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert cli.main(["check", str(STUB), "--sandbox", "none"]) == 0
+
 # -- grader errors: no points given, none silently taken ----------------------
 
 # Hidden tests of our making for the generators assignment: one whose judge
