@@ -57,7 +57,7 @@ from autograder.engine import (
     testable,
 )
 from autograder.model import SubmissionResult, total
-from autograder.submissions import MAX_SOURCE_BYTES, Submission
+from autograder.submissions import MAX_SOURCE_BYTES, Submission, helper_files
 
 EXCLUSIVE = "exclusive"  # the worker resource one grading holds
 LOCAL = "local:"  # --dask local:N, a LocalCluster of N worker processes here
@@ -98,15 +98,8 @@ def pack(sub: Submission) -> Parcel:
     with sub.source.open("rb") as file:
         # prepare refuses a larger file: one byte more is enough for it to say so.
         source = file.read(MAX_SOURCE_BYTES + 1)
-    helpers = []
-    # As submissions.prepare: a student's own folder brings its .py helpers
-    # (never a symlink, which could name any file of ours).
-    if sub.source.parent != sub.path.parent or sub.path.is_dir():
-        for path in sorted(sub.source.parent.iterdir()):
-            if (path != sub.source and path.suffix == ".py" and not path.is_symlink()
-                    and path.is_file()):
-                helpers.append((path.name, path.read_bytes()))
-    return Parcel(sub.source.name, source, tuple(helpers), sub.assignment, sub.student,
+    helpers = tuple((path.name, path.read_bytes()) for path in helper_files(sub))
+    return Parcel(sub.source.name, source, helpers, sub.assignment, sub.student,
                   sub.name, sub.lms_id, sub.late, tuple(sub.notes))
 
 

@@ -981,6 +981,19 @@ def notebook_to_module(path: Path) -> str:
     return _convert(path)[0]
 
 
+def helper_files(sub: Submission) -> list[Path]:
+    """The .py files beside the source in the student's own folder, which
+    grading puts beside the module (none for a lone file in a class folder)."""
+    assert sub.source is not None
+    if sub.source.parent == sub.path.parent and not sub.path.is_dir():
+        return []
+    # A symlink could name any file the grader can read (a hidden test): only
+    # the student's own regular files go in.
+    return [sibling for sibling in sorted(sub.source.parent.iterdir())
+            if sibling != sub.source and sibling.suffix == ".py" and not sibling.is_symlink()
+            and sibling.is_file()]
+
+
 def prepare(sub: Submission, workdir: Path) -> Path:
     """Write the submission as ``workdir/<slug>.py`` (with its sibling files,
     and for a notebook the files its ``%%writefile`` cells write), the real
@@ -990,14 +1003,8 @@ def prepare(sub: Submission, workdir: Path) -> Path:
         raise SubmissionError(f"{sub.source.name} is larger than "
                               f"{MAX_SOURCE_BYTES // 1024 // 1024} MB")
     workdir.mkdir(parents=True, exist_ok=True)
-    if sub.source.parent != sub.path.parent or sub.path.is_dir():
-        for sibling in sub.source.parent.iterdir():
-            # A symlink could name any file the grader can read (a hidden
-            # test): only the student's own regular files go in.
-            if sibling.is_symlink():
-                continue
-            if sibling.is_file() and sibling.suffix == ".py" and sibling != sub.source:
-                shutil.copy(sibling, workdir / sibling.name)
+    for sibling in helper_files(sub):
+        shutil.copy(sibling, workdir / sibling.name)
     target = workdir / f"{sub.assignment}.py"
     if sub.source.suffix == ".ipynb":
         module, files = _convert(sub.source, target.name)
