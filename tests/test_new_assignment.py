@@ -63,6 +63,9 @@ REFERENCE = MODULE.format(squares="    for i in range(n):\n        yield i * i",
 # A list is the right values but not lazy: the hidden test of q1 fails it.
 EAGER = MODULE.format(squares="    return [i * i for i in range(n)]",
                       total="    return sum(i * i for i in range(n))")
+# Counts one square too many: the hidden test of q2 fails it.
+OFF_BY_ONE = MODULE.format(squares="    for i in range(n):\n        yield i * i",
+                           total="    return sum(i * i for i in range(n + 1))")
 
 PUBLIC_TESTS = '''\
 """Public checks for the squares assignment: `advpy check squares.py`.
@@ -165,7 +168,8 @@ def test_the_fourth_assignment_is_listed_after_the_others(course):
     (REFERENCE, {"q1": 2, "q2": 1}),
     (STUB, {"q1": 0, "q2": 0}),
     (EAGER, {"q1": 1, "q2": 1}),  # its values pass, its laziness does not
-], ids=["reference", "stub", "eager"])
+    (OFF_BY_ONE, {"q1": 2, "q2": 0}),
+], ids=["reference", "stub", "eager", "off-by-one"])
 def test_the_fourth_assignment_is_graded(course, tmp_path, source, scores):
     """The reference gets full marks, the stub zero, an eager version loses
     exactly the laziness test's points, with the hidden test's feedback."""
